@@ -1,0 +1,1 @@
+"""The algorithms: each module holds its HParams, State, factory and policy."""

@@ -1,0 +1,112 @@
+"""The one training driver every algorithm runs on.
+
+An algorithm is a bundle of pure functions over an immutable state pytree
+(`Algorithm`). `make_trainer` turns it into a jittable
+`train(key, hparams) -> (run_state, metrics)`: `init`, then a `lax.scan` over
+evaluation periods, each a `lax.scan` of `update` followed by a greedy (or
+sampled, per algorithm) evaluation over many vmapped episodes.
+
+Static: everything that sets a shape or a loop length (the trainer's and the
+algorithm factory's arguments). Traced: the `hparams` pytree, so
+`jit(vmap(train))` over seeds and hyperparameters compiles once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from purerl.envs import Env, evaluate
+
+Array = jax.Array
+
+
+class Algorithm(NamedTuple):
+    """What the driver needs of an algorithm; every function is pure.
+
+    init: (key, hparams) -> state.
+    update: (state, hparams) -> (state, metrics: dict of scalars); advances
+      `steps_per_update` env steps.
+    act: (state, obs [N, ...], key) -> action [N, ...], the evaluation policy.
+    """
+
+    init: Callable[[Array, Any], Any]
+    update: Callable[[Any, Any], tuple[Any, dict[str, Array]]]
+    act: Callable[[Any, Array, Array], Array]
+    steps_per_update: int
+
+
+class RunState(NamedTuple):
+    algo: Any  # the algorithm's state
+    eval_key: Array  # key stream for evaluation, apart from training's
+
+
+class Trainer(NamedTuple):
+    """`train` == `init` then `num_evals` x `period`, bit for bit."""
+
+    init: Callable[[Array, Any], RunState]
+    period: Callable[[RunState, Any], tuple[RunState, dict[str, Array]]]
+    train: Callable[[Array, Any], tuple[RunState, dict[str, Array]]]
+    num_evals: int
+    steps_per_period: int  # env steps per seed between evaluations
+
+    @property
+    def total_steps(self) -> int:
+        return self.num_evals * self.steps_per_period
+
+
+def to_hparams(cls, values: dict | None = None):
+    """Builds an HParams NamedTuple of arrays (floats stay float32, ints int32).
+
+    A Python float and a jax array trace differently, so every leaf is an array.
+    """
+    merged = {**cls._field_defaults, **(values or {})}
+    return cls(
+        **{
+            k: jnp.asarray(v, jnp.int32 if isinstance(cls._field_defaults[k], int) else jnp.float32)
+            for k, v in merged.items()
+        }
+    )
+
+
+def make_trainer(
+    algo: Algorithm, env: Env, *, total_steps: int, num_evals: int = 20, eval_episodes: int = 128
+) -> Trainer:
+    """Builds the training program.
+
+    Args:
+      algo: the algorithm.
+      env: the environment evaluated on (the algorithm closes over its own).
+      total_steps: env steps per seed; rounded down to whole evaluation periods
+        (at least one update per period).
+      num_evals: evaluations during the run; the last is the final return.
+      eval_episodes: episodes per evaluation, one per vmapped env.
+    """
+    updates_per_eval = max(1, total_steps // (algo.steps_per_update * num_evals))
+
+    def init(key, hparams):
+        algo_key, eval_key = jax.random.split(key)
+        return RunState(algo.init(algo_key, hparams), eval_key)
+
+    def period(run, hparams):
+        def step(state, _):
+            return algo.update(state, hparams)
+
+        state, metrics = jax.lax.scan(step, run.algo, length=updates_per_eval)
+        eval_key, key = jax.random.split(run.eval_key)
+        metrics = {k: jnp.mean(v) for k, v in metrics.items()}
+        metrics["eval_return"] = evaluate(
+            env, lambda obs, k: algo.act(state, obs, k), key, eval_episodes
+        )
+        return RunState(state, eval_key), metrics
+
+    def train(key, hparams):
+        run, metrics = jax.lax.scan(
+            lambda r, _: period(r, hparams), init(key, hparams), length=num_evals
+        )
+        return run, metrics
+
+    return Trainer(init, period, train, num_evals, updates_per_eval * algo.steps_per_update)

@@ -1,0 +1,243 @@
+"""Environments: gymnax by id, a discretising wrapper, and vmapped stepping.
+
+gymnax 1.x auto-resets inside `step` and reports `terminated` and `truncated`
+apart, with the pre-reset observation in `info["final_observation"]`. Every
+algorithm bootstraps from that observation and zeroes the continuation only on
+`terminated` (Pardo et al. 2018, "Time Limits in Reinforcement Learning").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import gymnax
+import jax
+import jax.numpy as jnp
+import numpy as np
+from gymnax.environments import environment, spaces
+
+Array = jax.Array
+_UNBOUNDED = 1e30  # gymnax writes "unbounded" as float32 max.
+
+
+class Transition(NamedTuple):
+    """One vmapped environment step; leading axis = env."""
+
+    obs: Array  # [N, *obs_shape] observation the action was taken in
+    action: Array  # [N, *action_shape]
+    reward: Array  # [N]
+    terminated: Array  # [N] natural end: no continuation value
+    truncated: Array  # [N] time limit: bootstrap from next_obs
+    next_obs: Array  # [N, *obs_shape] pre-reset observation after the action
+
+
+class Env(NamedTuple):
+    """A gymnax environment with its params and the facts algorithms need.
+
+    Everything here is static (Python values); only `params` enters jit as
+    constants of the compiled program.
+    """
+
+    id: str
+    env: environment.Environment
+    params: Any
+    obs_shape: tuple[int, ...]
+    num_obs: int | None  # discrete observations: number of states
+    num_actions: int | None  # discrete actions
+    action_shape: tuple[int, ...]
+    action_low: np.ndarray | None  # Box actions
+    action_high: np.ndarray | None
+    max_steps: int  # episode time limit
+
+    @property
+    def discrete_actions(self) -> bool:
+        return self.num_actions is not None
+
+    def reset(self, key: Array, num_envs: int) -> tuple[Array, Any]:
+        keys = jax.random.split(key, num_envs)
+        return jax.vmap(self.env.reset, in_axes=(0, None))(keys, self.params)
+
+    def step(
+        self, key: Array, env_state: Any, obs: Array, action: Array
+    ) -> tuple[Transition, Array, Any]:
+        """Steps N envs with auto-reset; returns (transition, obs, env_state)."""
+        keys = jax.random.split(key, action.shape[0])
+        next_obs, env_state, reward, terminated, truncated, info = jax.vmap(
+            self.env.step, in_axes=(0, 0, 0, None)
+        )(keys, env_state, action, self.params)
+        transition = Transition(
+            obs=obs,
+            action=action,
+            reward=reward.astype(jnp.float32),
+            terminated=terminated,
+            truncated=truncated,
+            next_obs=info["final_observation"],
+        )
+        return transition, next_obs, env_state
+
+
+class Discretize(environment.Environment):
+    """Maps a Box observation to one integer cell of a regular grid.
+
+    Args:
+      env: the gymnax environment with a 1-D Box observation.
+      bins: number of cells per observation dimension.
+      low, high: grid bounds per dimension; values outside fall in the edge cell.
+    """
+
+    def __init__(self, env, bins: Sequence[int], low: Sequence[float], high: Sequence[float]):
+        self.env = env
+        self.bins = tuple(int(b) for b in bins)
+        self.low = jnp.asarray(low, jnp.float32)
+        self.high = jnp.asarray(high, jnp.float32)
+        self.strides = jnp.asarray(
+            [math.prod(self.bins[i + 1 :]) for i in range(len(self.bins))], jnp.int32
+        )
+
+    def cell(self, obs: Array) -> Array:
+        frac = (obs - self.low) / (self.high - self.low)
+        idx = jnp.clip(jnp.floor(frac * jnp.asarray(self.bins)), 0, jnp.asarray(self.bins) - 1)
+        return jnp.sum(idx.astype(jnp.int32) * self.strides)
+
+    @property
+    def default_params(self):
+        return self.env.default_params
+
+    @property
+    def name(self) -> str:
+        return self.env.name
+
+    @property
+    def num_actions(self) -> int:
+        return self.env.num_actions
+
+    def step_env(self, key, state, action, params):
+        obs, state, reward, terminated, info = self.env.step_env(key, state, action, params)
+        return self.cell(obs), state, reward, terminated, info
+
+    def reset_env(self, key, params):
+        obs, state = self.env.reset_env(key, params)
+        return self.cell(obs), state
+
+    def is_truncated(self, state, params):
+        return self.env.is_truncated(state, params)
+
+    def is_terminated(self, state, params):
+        return self.env.is_terminated(state, params)
+
+    def action_space(self, params=None):
+        return self.env.action_space(params)
+
+    def observation_space(self, params):
+        return spaces.Discrete(math.prod(self.bins))
+
+
+def make_env(
+    env_id: str,
+    env_kwargs: dict | None = None,
+    *,
+    bins: Sequence[int] | None = None,
+    bounds: Sequence[Sequence[float]] | None = None,
+) -> Env:
+    """Makes a gymnax env by id, optionally discretising its Box observation.
+
+    Args:
+      env_id: a gymnax id, e.g. "FrozenLake-misc" or "CartPole-v1".
+      env_kwargs: constructor keyword arguments, e.g. {"is_slippery": False}.
+      bins: cells per observation dimension (turns on the discretiser).
+      bounds: [low, high] per dimension; defaults to the observation space's
+        bounds, which must then be finite.
+
+    Raises:
+      ValueError: unknown env id, bad kwargs, or an impossible discretisation.
+    """
+    env_kwargs = dict(env_kwargs or {})
+    if env_id not in gymnax.registered_envs:
+        raise ValueError(
+            f"unknown env {env_id!r}; gymnax envs are: {', '.join(gymnax.registered_envs)}"
+        )
+    try:
+        env, params = gymnax.make(env_id, **env_kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad --env-kwargs for {env_id}: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"bad --env-kwargs for {env_id}: {e}") from None
+
+    if bins is not None:
+        space = env.observation_space(params)
+        if not isinstance(space, spaces.Box) or len(space.shape) != 1:
+            raise ValueError(f"the discretiser needs a 1-D Box observation; {env_id} has {space}")
+        dims = space.shape[0]
+        if len(bins) != dims or any(int(b) < 1 for b in bins):
+            raise ValueError(f"bins must give a positive count for each of {env_id}'s {dims} observation dims")
+        if bounds is None:
+            low = np.broadcast_to(np.asarray(space.low, np.float64), (dims,))
+            high = np.broadcast_to(np.asarray(space.high, np.float64), (dims,))
+            unbounded = [i for i in range(dims) if abs(low[i]) >= _UNBOUNDED or abs(high[i]) >= _UNBOUNDED]
+            if unbounded:
+                raise ValueError(
+                    f"{env_id}'s observation dims {unbounded} are unbounded: give bounds for every dim"
+                )
+        else:
+            if len(bounds) != dims or any(len(b) != 2 or not b[0] < b[1] for b in bounds):
+                raise ValueError(f"bounds must be [low, high] with low < high for each of {env_id}'s {dims} dims")
+            low, high = zip(*bounds)
+        env = Discretize(env, bins, low, high)
+
+    obs_space = env.observation_space(params)
+    act_space = env.action_space(params)
+    obs, _ = env.reset(jax.random.key(0), params)
+    if isinstance(act_space, spaces.Discrete):
+        num_actions, action_shape, low, high = int(act_space.n), (), None, None
+    elif isinstance(act_space, spaces.Box):
+        num_actions, action_shape = None, tuple(act_space.shape)
+        low = np.broadcast_to(np.asarray(act_space.low, np.float32), action_shape)
+        high = np.broadcast_to(np.asarray(act_space.high, np.float32), action_shape)
+    else:
+        raise ValueError(f"{env_id}: unsupported action space {act_space}")
+    return Env(
+        id=env_id,
+        env=env,
+        params=params,
+        obs_shape=tuple(jnp.shape(obs)),
+        num_obs=int(obs_space.n) if isinstance(obs_space, spaces.Discrete) else None,
+        num_actions=num_actions,
+        action_shape=action_shape,
+        action_low=low,
+        action_high=high,
+        max_steps=int(params.max_steps_in_episode),
+    )
+
+
+def evaluate(env: Env, act, key: Array, num_episodes: int) -> Array:
+    """Mean undiscounted return of the first episode in each of N vmapped envs.
+
+    Args:
+      env: the environment.
+      act: `act(obs [N, ...], key) -> action [N, ...]`, the evaluation policy.
+      key: PRNG key.
+      num_episodes: N, the number of episodes (one per env).
+
+    Returns:
+      scalar mean return.
+    """
+    reset_key, key = jax.random.split(key)
+    obs, env_state = env.reset(reset_key, num_episodes)
+    carry = (obs, env_state, jnp.zeros(num_episodes), jnp.zeros(num_episodes, bool), key, 0)
+
+    def cond(carry):
+        *_, done, _, t = carry
+        return (t < env.max_steps) & ~jnp.all(done)
+
+    def body(carry):
+        obs, env_state, ret, done, key, t = carry
+        key, act_key, step_key = jax.random.split(key, 3)
+        action = act(obs, act_key)
+        tr, obs, env_state = env.step(step_key, env_state, obs, action)
+        ret = ret + jnp.where(done, 0.0, tr.reward)
+        done = done | tr.terminated | tr.truncated
+        return obs, env_state, ret, done, key, t + 1
+
+    return jnp.mean(jax.lax.while_loop(cond, body, carry)[2])
