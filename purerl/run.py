@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import registry
-from purerl.driver import Trainer, make_trainer, to_hparams
+from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
 from purerl.envs import Env, make_env
 
 
@@ -29,6 +29,7 @@ class Job(NamedTuple):
     discretize: dict | None  # {"bins": [...], "bounds": [...]} or None
     static: dict  # static settings, defaults filled in
     hparams: Any  # HParams of arrays
+    algorithm: Algorithm
     trainer: Trainer
 
 
@@ -80,7 +81,8 @@ def prepare(
     algorithm = spec.make(env, total_steps=total_steps, **factory)
     trainer = make_trainer(algorithm, env, total_steps=total_steps, **driver)
     discretize = None if bins is None else {"bins": list(bins), "bounds": bounds}
-    return Job(algo, env, dict(env_kwargs or {}), discretize, static, to_hparams(spec.hparams, traced), trainer)
+    hparams = to_hparams(spec.hparams, traced)
+    return Job(algo, env, dict(env_kwargs or {}), discretize, static, hparams, algorithm, trainer)
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
