@@ -56,9 +56,8 @@ def td_target(q_t: Array, r_t: Array, discount_t: Array, a_t: Array | None) -> A
 
 def averaged_update(q: Array, s: Array, a: Array, td_error: Array, lr: Array) -> Array:
     """q[s, a] += lr * mean of the TD errors that hit (s, a) in this batch."""
-    sums = jnp.zeros_like(q).at[s, a].add(td_error)
-    counts = jnp.zeros_like(q).at[s, a].add(1.0)
-    return q + lr * sums / jnp.maximum(counts, 1.0)
+    sums_counts = jnp.zeros((*q.shape, 2)).at[s, a].add(jnp.stack([td_error, jnp.ones_like(td_error)], -1))
+    return q + lr * sums_counts[..., 0] / jnp.maximum(sums_counts[..., 1], 1.0)
 
 
 def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -> Algorithm:
