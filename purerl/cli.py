@@ -39,7 +39,8 @@ def parse_bins(text: str | None) -> list[int] | None:
     try:
         return [int(b) for b in text.split(",")]
     except ValueError:
-        raise ValueError(f"--discretize takes comma-separated bin counts, e.g. 3,3,8,12; got {text!r}") from None
+        raise ValueError(f"--discretize takes comma-separated bin counts, e.g. 3,3,8,12; got {text!r}") \
+            from None
 
 
 def parse_bounds(text: str | None) -> list[list[float]] | None:
@@ -90,9 +91,16 @@ def metrics_csv(result) -> str:
     return buf.getvalue()
 
 
+def as_python(value):
+    """A hyperparameter array as a JSON number, float32 printed short (0.1, not 0.100000001)."""
+    import numpy as np
+
+    value = np.asarray(value)
+    return value.tolist() if value.dtype.kind in "iub" else float(str(value))
+
+
 def summary(job, result, argv: list[str]) -> dict:
     import jax
-    import numpy as np
 
     spec = registry.ALGORITHMS[job.algo]
     final = result.final_return
@@ -103,8 +111,7 @@ def summary(job, result, argv: list[str]) -> dict:
         "env": job.env.id,
         "env_kwargs": job.env_kwargs,
         "discretize": job.discretize,
-        "hyperparams": {k: np.asarray(v).tolist() if np.asarray(v).dtype.kind == "i" else float(str(np.asarray(v)))
-                        for k, v in job.hparams._asdict().items()},
+        "hyperparams": {k: as_python(v) for k, v in job.hparams._asdict().items()},
         "static": {k: list(v) if isinstance(v, tuple) else v for k, v in job.static.items()},
         "seeds": result.seeds,
         "total_env_steps": total,
@@ -139,7 +146,8 @@ def cmd_train(args, argv) -> int:
     check_out_dir(out, args.overwrite)
 
     seeds = list(range(args.seed, args.seed + args.seeds))
-    print(f"training {job.algo} on {job.env.id}: {len(seeds)} seeds x {job.trainer.total_steps:,} env steps", flush=True)
+    steps = job.trainer.total_steps
+    print(f"training {job.algo} on {job.env.id}: {len(seeds)} seeds x {steps:,} env steps", flush=True)
     result = train(job, seeds)
     out.mkdir(parents=True, exist_ok=True)
     info = summary(job, result, argv)

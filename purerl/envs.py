@@ -171,7 +171,7 @@ def make_env(
             raise ValueError(f"the discretiser needs a 1-D Box observation; {env_id} has {space}")
         dims = space.shape[0]
         if len(bins) != dims or any(int(b) < 1 for b in bins):
-            raise ValueError(f"bins must give a positive count for each of {env_id}'s {dims} observation dims")
+            raise ValueError(f"bins must give a positive count for each of {env_id}'s {dims} dims")
         if bounds is None:
             low = np.broadcast_to(np.asarray(space.low, np.float64), (dims,))
             high = np.broadcast_to(np.asarray(space.high, np.float64), (dims,))
@@ -182,7 +182,7 @@ def make_env(
                 )
         else:
             if len(bounds) != dims or any(len(b) != 2 or not b[0] < b[1] for b in bounds):
-                raise ValueError(f"bounds must be [low, high] with low < high for each of {env_id}'s {dims} dims")
+                raise ValueError(f"bounds must be [low, high], low < high, for each of {env_id}'s dims")
             low, high = zip(*bounds)
         env = Discretize(env, bins, low, high)
 

@@ -48,6 +48,7 @@ _BOUNDS = {
     "tau": (0.0, 1.0),
     "gae_lambda": (0.0, 1.0),
 }
+_POSITIVE = ("num_envs", "num_evals", "eval_episodes", "batch_size", "buffer_size", "rollout_len", "devices")
 
 
 def static_settings(name: str) -> dict[str, Any]:
@@ -72,9 +73,10 @@ def check_value(name: str, value: Any) -> None:
         lo, hi = _BOUNDS[name]
         if not isinstance(value, (int, float)) or not lo <= value <= hi:
             raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    elif name.endswith("lr") or name in ("num_envs", "num_evals", "eval_episodes"):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
+        return
+    must_be_positive = name.endswith("lr") or name in _POSITIVE
+    if must_be_positive and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        raise ValueError(f"{name} must be positive, got {value!r}")
 
 
 def split_settings(name: str, settings: dict[str, Any]) -> tuple[dict, dict]:

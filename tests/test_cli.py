@@ -13,7 +13,8 @@ TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "purerl", *args], capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "purerl", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 def test_train_writes_results_and_repeats_bit_identically(tmp_path):

@@ -94,7 +94,8 @@ def test_evaluate_hand_computed_returns():
     assert float(evaluate(env, lambda obs, key: jnp.zeros_like(obs), jax.random.key(0), 8)) == 0.0
     cartpole = make_env("CartPole-v1")
     # Always pushing left fails within a few dozen steps; the first episode only is counted.
-    ret = float(evaluate(cartpole, lambda obs, key: jnp.zeros(obs.shape[0], jnp.int32), jax.random.key(0), 16))
+    always_left = lambda obs, key: jnp.zeros(obs.shape[0], jnp.int32)
+    ret = float(evaluate(cartpole, always_left, jax.random.key(0), 16))
     assert 5 <= ret <= 20
     pendulum = make_env("Pendulum-v1")
     ret = float(evaluate(pendulum, lambda obs, key: jnp.zeros((obs.shape[0], 1)), jax.random.key(0), 4))
