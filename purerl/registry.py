@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from purerl.algos import tabular
+from purerl.algos import dqn, tabular
 
 
 class AlgoSpec(NamedTuple):
@@ -33,6 +33,10 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "sarsa": AlgoSpec(
         tabular.make_sarsa, tabular.HParams, "FrozenLake-misc", 1_000_000,
         "discrete", "discrete", "greedy", "tabular SARSA (Rummery & Niranjan 1994)",
+    ),
+    "dqn": AlgoSpec(
+        dqn.make_dqn, dqn.HParams, "CartPole-v1", 500_000,
+        "any", "discrete", "greedy", "deep Q-network with replay and a target network (Mnih et al. 2015)",
     ),
 }
 

@@ -78,5 +78,8 @@ def sample(state: BufferState, key: Array, batch_size: int) -> Any:
     Returns:
       pytree like the example item with a leading axis [batch_size].
     """
-    idx = jax.random.randint(key, (batch_size,), 0, jnp.maximum(state.size, 1))
+    # One 32-bit draw per index (randint draws two): the modulo bias is below
+    # capacity / 2**32, and on CPU the PRNG is a visible share of a DQN step.
+    bits = jax.random.bits(key, (batch_size,), jnp.uint32)
+    idx = (bits % jnp.maximum(state.size, 1).astype(jnp.uint32)).astype(jnp.int32)
     return jax.tree.map(lambda store: store[idx], state.data)

@@ -1,0 +1,191 @@
+"""Deep Q-network (Mnih et al. 2015, "Human-level control through deep reinforcement learning").
+
+Each update steps N vmapped envs `train_freq` times with an epsilon-greedy
+policy, stores the transitions in a uniform replay buffer, then takes one
+gradient step on a sampled minibatch towards
+
+    y = r + gamma (1 - terminated) max_a' Q_target(s', a')
+
+(Double DQN, van Hasselt et al. 2016: Q_target(s', argmax_a' Q(s', a'))),
+where s' is the pre-reset next observation: a time-limit truncation still
+bootstraps. Every `target_period` gradient steps the target moves to
+tau * online + (1 - tau) * target (tau = 1: the paper's hard copy). Gradient
+steps start once `learning_starts` env steps are in the buffer. The loss is
+0.5 td^2 by default: on classic control Huber with delta 1 (the paper's error
+clipping) can diverge, see TARGETS.md; `loss="huber"` keeps it as an option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from purerl import losses, replay
+from purerl.driver import Algorithm
+from purerl.envs import Env, Transition
+from purerl.networks import MLP
+from purerl.policies import epsilon_greedy, greedy, linear_schedule
+
+Array = jax.Array
+
+
+class HParams(NamedTuple):
+    lr: float = 2.5e-4  # Adam step size
+    gamma: float = 0.99
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay: float = 0.5  # fraction of the run over which epsilon falls
+    tau: float = 1.0  # target <- tau * online + (1 - tau) * target; 1 = hard copy
+    target_period: int = 64  # gradient steps between target updates
+    learning_starts: int = 10_000  # env steps (all envs together) before the first gradient step
+    max_grad_norm: float = 10.0  # global-norm gradient clipping
+    huber_delta: float = 1.0  # used with loss="huber"
+
+
+class State(NamedTuple):
+    params: Any  # online Q-network parameters
+    target_params: Any  # target Q-network parameters
+    opt_state: Any  # Adam state
+    buffer: replay.BufferState  # of envs.Transition
+    obs: Array  # [N, *obs_shape] current observation of each env
+    env_state: Any  # [N] gymnax states
+    obs_0: Array  # [N, *obs_shape] initial observations, for the max Q(s0) metric
+    key: Array  # PRNG key
+    env_steps: Array  # [] env steps taken, all N envs together
+    grad_steps: Array  # [] gradient steps taken
+
+
+def td_error(
+    batch: Transition, q_tm1: Array, q_t: Array, gamma: Array, q_t_selector: Array | None = None
+) -> Array:
+    """DQN TD errors of a batch of transitions; only `terminated` stops the bootstrap.
+
+    Args:
+      batch: transitions with a leading axis [B].
+      q_tm1: [B, A] online values at batch.obs.
+      q_t: [B, A] target-network values at batch.next_obs (the pre-reset observation).
+      gamma: discount.
+      q_t_selector: [B, A] online values at batch.next_obs for the Double DQN
+        target, or None for the max over q_t.
+    """
+    discount_t = gamma * (1.0 - batch.terminated.astype(q_tm1.dtype))
+    if q_t_selector is None:
+        return losses.q_learning(q_tm1, batch.action, batch.reward, discount_t, q_t)
+    return losses.double_q_learning(q_tm1, batch.action, batch.reward, discount_t, q_t, q_t_selector)
+
+
+def make_optimizer(hp: HParams) -> optax.GradientTransformation:
+    """Clipped Adam, rebuilt from (traced) hparams wherever it is used."""
+    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(hp.lr))
+
+
+def make_dqn(
+    env: Env,
+    *,
+    total_steps: int,
+    num_envs: int = 8,
+    train_freq: int = 1,
+    buffer_size: int = 10_000,
+    batch_size: int = 128,
+    hidden: Sequence[int] = (120, 84),
+    double: bool = False,
+    loss: str = "mse",
+) -> Algorithm:
+    """DQN on a discrete-action env.
+
+    Args:
+      env: the environment (discrete observations are one-hot encoded).
+      total_steps: env steps per seed (the epsilon schedule's horizon).
+      num_envs: envs stepped together.
+      train_freq: vectorised env steps (of `num_envs` each) per gradient step.
+      buffer_size: replay capacity in transitions.
+      batch_size: minibatch size of a gradient step.
+      hidden: hidden layer sizes of the Q-network.
+      double: use the Double DQN target.
+      loss: "mse" (0.5 td^2) or "huber" (delta = hparams.huber_delta).
+    """
+    if not env.discrete_actions:
+        raise ValueError(f"DQN needs a discrete action space; {env.id} has a continuous one")
+    if loss not in ("mse", "huber"):
+        raise ValueError(f"loss must be 'mse' or 'huber', not {loss!r}")
+    if min(num_envs, train_freq, buffer_size, batch_size) <= 0:
+        raise ValueError("num_envs, train_freq, buffer_size and batch_size must be positive")
+    if buffer_size < num_envs:
+        raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
+    network = MLP((*hidden, env.num_actions))
+
+    def features(obs):
+        return obs if env.num_obs is None else jax.nn.one_hot(obs, env.num_obs)
+
+    def q_values(params, obs):
+        return network.apply(params, features(obs))
+
+    def epsilon(hp, env_steps):
+        return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, env_steps, total_steps)
+
+    def init(key, hp):
+        net_key, reset_key, key = jax.random.split(key, 3)
+        obs, env_state = env.reset(reset_key, num_envs)
+        params = network.init(net_key, features(obs))
+        step = jax.eval_shape(env.step, key, env_state, obs, jnp.zeros(num_envs, jnp.int32))
+        buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), step[0]), buffer_size)
+        zero = jnp.zeros((), jnp.int32)
+        return State(params, params, make_optimizer(hp).init(params), buffer, obs, env_state, obs,
+                     key, zero, zero)
+
+    def loss_fn(params, target_params, batch, hp):
+        q_tm1 = q_values(params, batch.obs)
+        q_t = q_values(target_params, batch.next_obs)
+        q_t_selector = q_values(jax.lax.stop_gradient(params), batch.next_obs) if double else None
+        td = td_error(batch, q_tm1, q_t, hp.gamma, q_t_selector)
+        per_item = losses.l2_loss(td) if loss == "mse" else losses.huber_loss(td, hp.huber_delta)
+        return jnp.mean(per_item), q_tm1
+
+    def update(state, hp):
+        eps = epsilon(hp, state.env_steps)
+
+        def env_step(carry, _):
+            obs, env_state, buffer, key = carry
+            key, act_key, step_key = jax.random.split(key, 3)
+            action = epsilon_greedy(act_key, q_values(state.params, obs), eps)
+            transition, obs, env_state = env.step(step_key, env_state, obs, action)
+            return (obs, env_state, replay.add(buffer, transition), key), None
+
+        carry = (state.obs, state.env_state, state.buffer, state.key)
+        (obs, env_state, buffer, key), _ = jax.lax.scan(env_step, carry, length=train_freq)
+        env_steps = state.env_steps + num_envs * train_freq
+
+        key, sample_key = jax.random.split(key)
+        batch = replay.sample(buffer, sample_key, batch_size)
+        (loss_value, q_tm1), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, state.target_params, batch, hp
+        )
+        updates, opt_state = make_optimizer(hp).update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+
+        learning = env_steps >= hp.learning_starts
+        keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(learning, n, o), new, old)
+        params, opt_state = keep(params, state.params), keep(opt_state, state.opt_state)
+        grad_steps = state.grad_steps + learning.astype(jnp.int32)
+        refresh = learning & (grad_steps % hp.target_period == 0)
+        target_params = jax.tree.map(
+            lambda p, t: jnp.where(refresh, hp.tau * p + (1.0 - hp.tau) * t, t), params, state.target_params
+        )
+        metrics = {
+            "loss": loss_value,
+            "epsilon": eps,
+            "mean_max_q": jnp.mean(jnp.max(q_tm1, -1)),
+            "max_q_s0": jnp.mean(jnp.max(q_values(params, state.obs_0), -1)),
+        }
+        new_state = State(params, target_params, opt_state, buffer, obs, env_state, state.obs_0,
+                          key, env_steps, grad_steps)
+        return new_state, metrics
+
+    def act(state, obs, key):
+        return greedy(key, q_values(state.params, obs))
+
+    return Algorithm(init, update, act, steps_per_update=num_envs * train_freq)

@@ -1,0 +1,109 @@
+"""TD errors and losses in rlax's style: small functions with textbook names.
+
+The Q-learning errors take optional leading batch axes (a gather on the last
+axis is cheaper than a vmapped index on CPU); they also vmap.
+
+Time suffixes follow rlax: `_tm1` is the step an action was taken in, `_t`
+the step after it. `discount_t` is gamma * (1 - terminated): zero only when
+the episode really ended, so a time-limit truncation still bootstraps from the
+pre-reset next observation.
+"""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+
+Array = jax.Array
+
+
+def q_learning(q_tm1: Array, a_tm1: Array, r_t: Array, discount_t: Array, q_t: Array) -> Array:
+    """TD error of Q-learning (Watkins 1989; the DQN target of Mnih et al. 2015).
+
+    r_t + discount_t * max_a Q_target(s_t, a) - Q(s_tm1, a_tm1); the target is
+    a constant (stop-gradient). Leading batch axes [...] are optional and
+    shared by every argument.
+
+    Args:
+      q_tm1: [..., A] online values at s_tm1.
+      a_tm1: [...] action taken at s_tm1.
+      r_t: [...] reward; discount_t: [...] gamma * (1 - terminated).
+      q_t: [..., A] target-network values at the (pre-reset) next observation s_t.
+
+    Returns:
+      [...] TD errors.
+    """
+    chex.assert_equal_shape([q_tm1, q_t])
+    chex.assert_equal_shape([a_tm1, r_t, discount_t, q_tm1[..., 0]])
+    target = jax.lax.stop_gradient(r_t + discount_t * jnp.max(q_t, -1))
+    return target - _select(q_tm1, a_tm1)
+
+
+def double_q_learning(
+    q_tm1: Array, a_tm1: Array, r_t: Array, discount_t: Array, q_t_value: Array, q_t_selector: Array
+) -> Array:
+    """TD error of Double Q-learning (van Hasselt et al. 2016).
+
+    The online network picks a* = argmax_a q_t_selector, the target network
+    values it: r_t + discount_t * q_t_value[a*] - Q(s_tm1, a_tm1).
+
+    Args:
+      q_tm1: [..., A] online values at s_tm1.
+      a_tm1: [...] action taken.
+      r_t: [...] reward; discount_t: [...] gamma * (1 - terminated).
+      q_t_value: [..., A] target-network values at s_t.
+      q_t_selector: [..., A] online-network values at s_t.
+
+    Returns:
+      [...] TD errors.
+    """
+    chex.assert_equal_shape([q_tm1, q_t_value, q_t_selector])
+    chex.assert_equal_shape([a_tm1, r_t, discount_t, q_tm1[..., 0]])
+    best = jnp.argmax(q_t_selector, -1)
+    target = jax.lax.stop_gradient(r_t + discount_t * _select(q_t_value, best))
+    return target - _select(q_tm1, a_tm1)
+
+
+def _select(q: Array, a: Array) -> Array:
+    """q[..., a] per batch element: [..., A], [...] -> [...]."""
+    return jnp.take_along_axis(q, a[..., None].astype(jnp.int32), -1)[..., 0]
+
+
+def l2_loss(x: Array) -> Array:
+    """0.5 x^2, elementwise."""
+    return 0.5 * jnp.square(x)
+
+
+def huber_loss(x: Array, delta: Array) -> Array:
+    """0.5 x^2 for |x| <= delta, else delta (|x| - 0.5 delta), elementwise (Huber 1964).
+
+    Its gradient is x clipped to [-delta, delta], the error clipping of Mnih et al. (2015).
+    """
+    abs_x = jnp.abs(x)
+    quadratic = jnp.minimum(abs_x, delta)
+    return 0.5 * jnp.square(quadratic) + delta * (abs_x - quadratic)
+
+
+def policy_gradient_loss(logits_t: Array, a_t: Array, adv_t: Array, w_t: Array) -> Array:
+    """Score-function surrogate -sum_t w_t log pi(a_t | s_t) adv_t / sum_t w_t.
+
+    Its gradient is the REINFORCE estimate (Williams 1992) averaged over the
+    weighted steps; the advantage is held constant.
+
+    Args:
+      logits_t: [T, A] policy logits.
+      a_t: [T] actions taken.
+      adv_t: [T] advantages, e.g. G_t - b(s_t).
+      w_t: [T] step weights, e.g. 1 inside an episode and 0 past its end.
+    """
+    chex.assert_rank([logits_t, a_t, adv_t, w_t], [2, 1, 1, 1])
+    log_pi = jnp.take_along_axis(jax.nn.log_softmax(logits_t), a_t[:, None], -1)[:, 0]
+    adv_t = jax.lax.stop_gradient(adv_t)
+    return -jnp.sum(w_t * log_pi * adv_t) / jnp.maximum(jnp.sum(w_t), 1.0)
+
+
+def entropy(logits: Array) -> Array:
+    """Entropy of the softmax distribution over the last axis, [..., A] -> [...]."""
+    log_p = jax.nn.log_softmax(logits)
+    return -jnp.sum(jnp.exp(log_p) * log_p, -1)
