@@ -31,3 +31,20 @@ class MLP(nn.Module):
             x = act(nn.Dense(size)(x))
         init = nn.initializers.variance_scaling(self.last_scale, "fan_avg", "uniform")
         return nn.Dense(self.features[-1], kernel_init=init)(x)
+
+
+class Table(nn.Module):
+    """One learnable row per discrete observation: a tabular policy or value function.
+
+    Attributes:
+      num_obs: number of discrete observations.
+      features: row size (actions for logits, 1 for a value).
+    """
+
+    num_obs: int
+    features: int
+
+    @nn.compact
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        table = self.param("table", nn.initializers.zeros, (self.num_obs, self.features))
+        return table[obs]

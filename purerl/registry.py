@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from purerl.algos import dqn, tabular
+from purerl.algos import dqn, reinforce, tabular
 
 
 class AlgoSpec(NamedTuple):
@@ -37,6 +37,10 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "dqn": AlgoSpec(
         dqn.make_dqn, dqn.HParams, "CartPole-v1", 500_000,
         "any", "discrete", "greedy", "deep Q-network with replay and a target network (Mnih et al. 2015)",
+    ),
+    "reinforce": AlgoSpec(
+        reinforce.make_reinforce, reinforce.HParams, "CartPole-v1", 2_000_000,
+        "any", "discrete", "sampled", "REINFORCE with a learned baseline (Williams 1992)",
     ),
 }
 
