@@ -148,18 +148,23 @@ def make_dqn(
     def update(state, hp):
         eps = epsilon(hp, state.env_steps)
 
-        def env_step(carry, _):
-            obs, env_state, buffer, key = carry
-            key, act_key, step_key = jax.random.split(key, 3)
-            action = epsilon_greedy(act_key, q_values(state.params, obs), eps)
-            transition, obs, env_state = env.step(step_key, env_state, obs, action)
-            return (obs, env_state, replay.add(buffer, transition), key), None
+        # Every key of the update from one split: on CPU each PRNG call costs
+        # about as much as a small layer.
+        keys = jax.random.split(state.key, 2 + 2 * train_freq)
+        key, sample_key = keys[0], keys[1]
+        act_keys, env_keys = keys[2 : 2 + train_freq], keys[2 + train_freq :]
 
-        carry = (state.obs, state.env_state, state.buffer, state.key)
-        (obs, env_state, buffer, key), _ = jax.lax.scan(env_step, carry, length=train_freq)
+        def env_step(carry, keys):
+            obs, env_state, buffer = carry
+            act_key, env_key = keys
+            action = epsilon_greedy(act_key, q_values(state.params, obs), eps)
+            transition, obs, env_state = env.step(env_key, env_state, obs, action)
+            return (obs, env_state, replay.add(buffer, transition)), None
+
+        carry = (state.obs, state.env_state, state.buffer)
+        (obs, env_state, buffer), _ = jax.lax.scan(env_step, carry, (act_keys, env_keys))
         env_steps = state.env_steps + num_envs * train_freq
 
-        key, sample_key = jax.random.split(key)
         batch = replay.sample(buffer, sample_key, batch_size)
         (loss_value, q_tm1), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.target_params, batch, hp
