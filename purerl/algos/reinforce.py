@@ -4,8 +4,8 @@ Each update resets N vmapped envs and samples one whole episode in each from
 the current softmax policy: a rollout of the env's time limit
 (`env.max_steps` steps) in which every step after an env's first episode end
 is masked out. The env-step count charges every update these N x max_steps
-simulated steps, masked ones included. With G_t the return-to-go and b = V_w the learned state-value
-baseline, the policy ascends
+simulated steps, masked ones included. With G_t the return-to-go and b = V_w
+the learned state-value baseline, the policy ascends
 
     sum_t grad log pi(a_t | s_t) (G_t - V_w(s_t))  [+ entropy_coef grad H(pi(. | s_t))]
 
