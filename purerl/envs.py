@@ -62,8 +62,13 @@ class Env(NamedTuple):
     def step(
         self, key: Array, env_state: Any, obs: Array, action: Array
     ) -> tuple[Transition, Array, Any]:
-        """Steps N envs with auto-reset; returns (transition, obs, env_state)."""
-        keys = jax.random.split(key, action.shape[0])
+        """Steps N envs with auto-reset; returns (transition, obs, env_state).
+
+        `key` is one PRNG key, split over the envs, or [N] keys, one per env
+        (per-actor key streams that do not depend on how actors are grouped).
+        """
+        per_env = jnp.ndim(key) == 1 and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        keys = key if per_env else jax.random.split(key, action.shape[0])
         next_obs, env_state, reward, terminated, truncated, info = jax.vmap(
             self.env.step, in_axes=(0, 0, 0, None)
         )(keys, env_state, action, self.params)
