@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from purerl.algos import dqn, reinforce, tabular
+from purerl.algos import a3c, dqn, reinforce, tabular
 
 
 class AlgoSpec(NamedTuple):
@@ -41,6 +41,10 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "reinforce": AlgoSpec(
         reinforce.make_reinforce, reinforce.HParams, "CartPole-v1", 2_000_000,
         "any", "discrete", "sampled", "REINFORCE with a learned baseline (Williams 1992)",
+    ),
+    "a3c": AlgoSpec(
+        a3c.make_a3c, a3c.HParams, "CartPole-v1", 500_000,
+        "any", "any", "sampled", "synchronous advantage actor-critic over devices (Mnih et al. 2016)",
     ),
 }
 

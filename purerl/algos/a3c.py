@@ -1,0 +1,209 @@
+"""Advantage actor-critic (Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning").
+
+The synchronous form (A2C): every update, each of `num_envs` vmapped actors
+per device runs `rollout_len` steps of the current policy, and the learner
+takes one gradient step on
+
+    -log pi(a_t | s_t) A_t + value_coef (R_t - V(s_t))^2 - entropy_coef H(pi(. | s_t)),
+
+averaged over steps and actors, with A_t held constant. A_t is the n-step
+advantage R_t - V(s_t), R_t the discounted rewards to the end of the rollout
+bootstrapped from V there (`gae_lambda = 1`), or GAE(lambda) (Schulman et al.
+2016). Both stop at episode ends: a terminated step adds nothing after its
+reward, a truncated one bootstraps from V of its pre-reset final observation.
+
+On D devices (`devices`) the actors are split over a device mesh with
+`jax.shard_map` and the gradients averaged with `lax.pmean`
+(`purerl.parallel`), so D devices are one learner with D x `num_envs` actors.
+Each actor carries its own PRNG key, so a run does not depend on how its
+actors are spread over devices. Discrete actions get a categorical policy,
+Box actions a diagonal Gaussian in [-1, 1] units (state-independent learned
+log-std, or a state-dependent one), sampled and then clipped to the bounds for
+the env step; the log-probability is that of the unclipped sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from purerl import losses, parallel
+from purerl.driver import Algorithm
+from purerl.envs import Env
+from purerl.networks import MLP
+from purerl.returns import gae
+
+Array = jax.Array
+_LOG_2PI_E = float(np.log(2 * np.pi * np.e))
+
+
+class HParams(NamedTuple):
+    lr: float = 2e-3  # initial Adam step size
+    lr_decay: float = 1.0  # fraction of lr annealed away linearly over the run (paper: 1, to 0)
+    gamma: float = 0.99
+    gae_lambda: float = 1.0  # 1: n-step returns (A3C); < 1: GAE(lambda)
+    value_coef: float = 0.5  # weight of (R - V)^2
+    entropy_coef: float = 0.01  # weight of the entropy bonus
+    max_grad_norm: float = 0.5  # global-norm gradient clipping
+    reward_scale: float = 0.1  # rewards are multiplied by this in the losses (keeps V near unit scale)
+    init_log_std: float = -0.5  # Gaussian policies: initial log-std in [-1, 1] action units
+
+
+class Actors(NamedTuple):
+    obs: Array  # [D * N, *obs_shape] current observation of each actor
+    env_state: Any  # [D * N] gymnax states
+    key: Array  # [D * N] one PRNG key per actor
+
+
+class State(NamedTuple):
+    params: Any  # {"policy", "value"[, "log_std"]}, replicated on every device
+    opt_state: Any  # Adam state, replicated
+    actors: Actors  # leading axis split over devices
+    env_steps: Array  # [] env steps taken, all actors together
+
+
+STATE_SPEC = State(parallel.REPLICATED, parallel.REPLICATED, parallel.SHARDED, parallel.REPLICATED)
+
+
+def make_optimizer(hp: HParams, progress: Array = 0.0) -> optax.GradientTransformation:
+    """Clipped Adam at the step size of `progress` (fraction of the run done), rebuilt from hparams."""
+    lr = hp.lr * (1.0 - hp.lr_decay * jnp.clip(progress, 0.0, 1.0))
+    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(lr))
+
+
+def split_each(keys: Array, num: int) -> tuple[Array, ...]:
+    """Splits every key of [N] keys into `num` new ones: `num` arrays of [N] keys."""
+    parts = jax.vmap(jax.random.split, in_axes=(0, None))(keys, num)
+    return tuple(parts[:, i] for i in range(num))
+
+
+def make_a3c(
+    env: Env,
+    *,
+    total_steps: int,
+    num_envs: int = 8,
+    rollout_len: int = 32,
+    devices: int = 1,
+    hidden: Sequence[int] = (64, 64),
+    activation: str = "tanh",
+    state_dependent_std: bool = False,
+) -> Algorithm:
+    """Synchronous advantage actor-critic over `devices` devices.
+
+    Args:
+      env: the environment (discrete observations are one-hot encoded).
+      total_steps: env steps per seed, over which the step size anneals.
+      num_envs: actors per device; the learner gathers devices * num_envs.
+      rollout_len: n, env steps per actor per update.
+      devices: devices the actors are split over (1: A2C on one device).
+      hidden: hidden layer sizes of the policy and value MLPs.
+      activation: their hidden nonlinearity.
+      state_dependent_std: Box actions: the policy network outputs the
+        log-std too, instead of a learned state-independent vector.
+    """
+    if min(num_envs, rollout_len, devices) <= 0:
+        raise ValueError("num_envs, rollout_len and devices must be positive")
+    actors_total = devices * num_envs
+    discrete = env.discrete_actions
+    dims = env.num_actions if discrete else int(np.prod(env.action_shape))
+    policy = MLP((*hidden, dims * (1 if discrete or not state_dependent_std else 2)), activation, 0.01)
+    value = MLP((*hidden, 1), activation)
+    if not discrete:
+        low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)
+
+    def features(obs):
+        return obs if env.num_obs is None else jax.nn.one_hot(obs, env.num_obs)
+
+    def distribution(params, obs):
+        """Logits [..., A], or the Gaussian's mean and log-std [..., D] in [-1, 1] units."""
+        out = policy.apply(params["policy"], features(obs))
+        if discrete:
+            return out, None
+        if state_dependent_std:
+            return out[..., :dims], params["log_std"] + out[..., dims:]
+        return out, jnp.broadcast_to(params["log_std"], out.shape)
+
+    def log_prob_and_entropy(params, obs, action):
+        mean, log_std = distribution(params, obs)
+        if discrete:
+            log_pi = jnp.take_along_axis(jax.nn.log_softmax(mean), action[..., None], -1)[..., 0]
+            return log_pi, losses.entropy(mean)
+        z = (action.reshape(mean.shape) - mean) * jnp.exp(-log_std)
+        log_pi = jnp.sum(-0.5 * jnp.square(z) - log_std - 0.5 * np.log(2 * np.pi), -1)
+        return log_pi, jnp.sum(log_std + 0.5 * _LOG_2PI_E, -1)
+
+    def sample(params, obs, keys):
+        """One action per actor from its own key: [N] keys -> [N, ...] (unclipped)."""
+        mean, log_std = distribution(params, obs)
+        if discrete:
+            return jax.vmap(jax.random.categorical)(keys, mean)
+        noise = jax.vmap(lambda k: jax.random.normal(k, (dims,)))(keys)
+        return (mean + jnp.exp(log_std) * noise).reshape(-1, *env.action_shape)
+
+    def to_env(action):
+        """Unit-box action -> the env's bounds, clipped."""
+        if discrete:
+            return action
+        return low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
+
+    def v(params, obs):
+        return value.apply(params["value"], features(obs))[..., 0]
+
+    def init(key, hp):
+        policy_key, value_key, reset_key, actor_key = jax.random.split(key, 4)
+        obs, env_state = env.reset(reset_key, actors_total)
+        x = features(obs)
+        params = {"policy": policy.init(policy_key, x), "value": value.init(value_key, x)}
+        if not discrete:
+            params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
+        actors = Actors(obs, env_state, jax.random.split(actor_key, actors_total))
+        return State(params, make_optimizer(hp).init(params), actors, jnp.zeros((), jnp.int32))
+
+    def rollout(params, actors):
+        """`rollout_len` steps of this device's actors: (actors, transitions [T, N])."""
+
+        def env_step(actors, _):
+            keys, act_keys, step_keys = split_each(actors.key, 3)
+            action = sample(params, actors.obs, act_keys)
+            transition, obs, env_state = env.step(step_keys, actors.env_state, actors.obs, to_env(action))
+            return Actors(obs, env_state, keys), transition._replace(action=action)
+
+        return jax.lax.scan(env_step, actors, length=rollout_len)
+
+    def loss_fn(params, traj, hp):
+        v_t = v(params, traj.obs)
+        v_tp1 = jax.lax.stop_gradient(v(params, traj.next_obs))
+        adv = gae(hp.reward_scale * traj.reward, jax.lax.stop_gradient(v_t), v_tp1, traj.terminated,
+                  traj.terminated | traj.truncated, hp.gamma, hp.gae_lambda)
+        returns = jax.lax.stop_gradient(adv + v_t)
+        log_pi, entropy = log_prob_and_entropy(params, traj.obs, traj.action)
+        policy_loss = -jnp.mean(log_pi * adv)
+        value_loss = jnp.mean(jnp.square(returns - v_t))
+        entropy = jnp.mean(entropy)
+        loss = policy_loss + hp.value_coef * value_loss - hp.entropy_coef * entropy
+        return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
+
+    def update(state, hp, axis_name=None):
+        """One rollout and gradient step; with `axis_name`, gradients and metrics are pmean'd."""
+        actors, traj = rollout(state.params, state.actors)
+        (loss, metrics), grads = parallel.loss_and_pgrad(loss_fn, axis_name, has_aux=True)(
+            state.params, traj, hp
+        )
+        optimizer = make_optimizer(hp, state.env_steps / total_steps)
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics = parallel.pmean({"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads)}, axis_name)
+        steps = state.env_steps + actors_total * rollout_len
+        return State(params, opt_state, actors, steps), metrics
+
+    def act(state, obs, key):
+        keys = jax.random.split(key, obs.shape[0])
+        return to_env(sample(state.params, obs, keys))
+
+    return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
+                     steps_per_update=actors_total * rollout_len)

@@ -1,0 +1,141 @@
+"""A3C: n-step and GAE advantages, policies, device equivalence, and the TARGETS.md rows."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purerl.algos import a3c
+from purerl.cli import main
+from purerl.driver import to_hparams
+from purerl.envs import make_env
+from purerl.returns import gae
+from purerl.run import prepare, seed_keys, train
+
+# A rollout of 4 steps, gamma 0.9: step 1 is cut by the time limit (bootstrap from V(s'_1) = 5),
+# step 2 ends in a terminal state with both flags set (no bootstrap), step 3 is cut by the end
+# of the rollout (bootstrap from V(s'_3) = 50).
+R = jnp.array([1.0, 2.0, 3.0, 4.0])
+V_T = jnp.array([10.0, 20.0, 30.0, 40.0])
+V_TP1 = jnp.array([20.0, 5.0, 40.0, 50.0])
+TERMINATED = jnp.array([False, False, True, False])
+TRUNCATED = jnp.array([False, True, True, False])
+# n-step returns: R_3 = 4 + 0.9 * 50, R_2 = 3, R_1 = 2 + 0.9 * 5, R_0 = 1 + 0.9 * R_1.
+N_STEP_ADV = np.array([6.85 - 10.0, 6.5 - 20.0, 3.0 - 30.0, 49.0 - 40.0])
+# GAE(0.5): deltas (9, -13.5, -27, 9); A_0 = 9 + 0.9 * 0.5 * -13.5, the others stop at their ends.
+GAE_ADV = np.array([2.925, -13.5, -27.0, 9.0])
+
+
+@pytest.mark.parametrize("lambda_, expected", [(1.0, N_STEP_ADV), (0.5, GAE_ADV)])
+def test_advantages_against_hand_computed_values(lambda_, expected):
+    def advantages(r, v_t, v_tp1, terminated, truncated):
+        return gae(r, v_t, v_tp1, terminated, terminated | truncated, 0.9, lambda_)
+
+    args = (R, V_T, V_TP1, TERMINATED, TRUNCATED)
+    np.testing.assert_allclose(advantages(*args), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(advantages)(*args), expected, rtol=1e-6)
+    batched = jax.vmap(advantages)(*(jnp.stack([x, x]) for x in args))
+    np.testing.assert_allclose(batched, np.stack([expected, expected]), rtol=1e-6)
+    time_major = advantages(*(jnp.stack([x, x], 1) for x in args))  # [T, N]
+    np.testing.assert_allclose(time_major, np.stack([expected, expected], 1), rtol=1e-6)
+
+
+def tiny(env_id, **static):
+    env = make_env(env_id)
+    settings = {"num_envs": 2, "rollout_len": 4, "hidden": (16,)} | static
+    return env, a3c.make_a3c(env, total_steps=10_000, **settings)
+
+
+def leaves(tree):
+    return [np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
+            for x in jax.tree.leaves(tree)]
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_four_devices_equal_one_device_with_four_times_the_actors(env_id):
+    """4 devices x 2 actors and 1 device x 8 actors: same parameters after 3 updates, seeds vmapped."""
+    env, four = tiny(env_id, devices=4)
+    _, one = tiny(env_id, devices=1, num_envs=8)
+    assert four.steps_per_update == one.steps_per_update == 32
+    hp = to_hparams(a3c.HParams)
+    keys = seed_keys([0, 1])
+
+    def run(algo):
+        def train(key):
+            updates = lambda state, _: algo.update(state, hp)
+            return jax.lax.scan(updates, algo.init(key, hp), length=3)[0]
+
+        return jax.jit(jax.vmap(train))(keys)
+
+    sharded, single = run(four), run(one)
+    for a, b in zip(leaves(sharded), leaves(single)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    params = leaves(sharded.params)
+    assert any(not np.array_equal(p[0], p[1]) for p in params)  # the two seeds differ
+    assert not np.array_equal(params[0][0], leaves(jax.vmap(four.init, (0, None))(keys, hp).params)[0][0])
+
+
+def test_gaussian_actions_stay_within_the_bounds():
+    env, algo = tiny("Pendulum-v1")
+    hp = to_hparams(a3c.HParams, {"init_log_std": 2.0})  # std 7.4 half-ranges: most samples clip
+    state = algo.init(jax.random.key(0), hp)
+    obs, _ = env.reset(jax.random.key(1), 512)
+    actions = np.asarray(jax.jit(algo.act)(state, obs, jax.random.key(2)))
+    assert actions.shape == (512, 1)
+    assert np.all(actions >= env.action_low) and np.all(actions <= env.action_high)
+    assert np.mean(np.abs(actions) == env.action_high) > 0.5
+    state, metrics = jax.jit(algo.update)(state, hp)
+    assert all(np.isfinite(v) for v in metrics.values())
+    np.testing.assert_allclose(metrics["entropy"], 2.0 + 0.5 * np.log(2 * np.pi * np.e), rtol=1e-3)
+
+
+def test_state_dependent_std_and_discrete_observations_run():
+    _, algo = tiny("Pendulum-v1", state_dependent_std=True)
+    hp = to_hparams(a3c.HParams)
+    state, metrics = jax.jit(algo.update)(algo.init(jax.random.key(0), hp), hp)
+    assert state.params["log_std"].shape == (1,) and np.isfinite(metrics["loss"])
+    _, algo = tiny("FrozenLake-misc")
+    state, metrics = jax.jit(algo.update)(algo.init(jax.random.key(0), hp), hp)
+    assert np.isfinite(metrics["loss"]) and state.env_steps == 8
+
+
+def test_lambda_is_wired_and_categorical_actions_are_sampled():
+    env, algo = tiny("CartPole-v1")
+    hps = jax.tree.map(lambda x: jnp.stack([x, x]), to_hparams(a3c.HParams))
+    hps = hps._replace(gae_lambda=jnp.array([1.0, 0.5]))
+    init = jax.vmap(algo.init, in_axes=(None, 0))(jax.random.key(0), hps)
+    state, metrics = jax.jit(jax.vmap(algo.update))(init, hps)
+    assert metrics["value_loss"][0] != metrics["value_loss"][1]  # same rollout, other targets
+    obs, _ = env.reset(jax.random.key(1), 256)
+    one = jax.tree.map(lambda x: x[0], state)
+    actions = np.asarray(algo.act(one, obs, jax.random.key(2)))
+    assert set(actions.tolist()) == {0, 1}  # a near-uniform initial policy samples both
+
+
+def test_bad_settings_are_named():
+    env = make_env("CartPole-v1")
+    with pytest.raises(ValueError, match="devices"):
+        a3c.make_a3c(env, total_steps=1000, devices=jax.device_count() + 1)
+    with pytest.raises(ValueError, match="positive"):
+        a3c.make_a3c(env, total_steps=1000, rollout_len=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -100.0)])
+def test_reaches_the_targets_row(env_id, target):
+    """TARGETS.md: sampled-policy return within 500k env steps, 4 seeds in one vmapped call."""
+    result = train(prepare("a3c", env_id, total_steps=500_000), seeds=range(4))
+    assert result.final_return.mean() >= target, result.metrics["eval_return"]
+
+
+@pytest.mark.slow
+def test_cli_on_four_devices_learns_cartpole(tmp_path):
+    """`purerl train a3c --devices 4`: one learner with 4 x num_envs actors, same budget per seed."""
+    code = main(["train", "a3c", "--env", "CartPole-v1", "--devices", "4", "--seeds", "2",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["static"]["devices"] == 4
+    assert summary["final_return"]["mean"] >= 475, summary["final_return"]
