@@ -128,6 +128,23 @@ def summary(job, result, argv: list[str]) -> dict:
     }
 
 
+def with_devices(algo: str, devices: int | None, settings: dict) -> dict:
+    """Adds --devices as the `devices` setting of algorithms that take one (default: all local devices)."""
+    takes = algo in registry.ALGORITHMS and "devices" in registry.static_settings(algo)
+    if devices is None:
+        if not takes or "devices" in settings:
+            return settings
+        import jax
+
+        return {**settings, "devices": jax.local_device_count()}
+    if not takes:
+        users = [name for name in registry.ALGORITHMS if "devices" in registry.static_settings(name)]
+        raise ValueError(f"{algo} runs on one device; --devices is for: {', '.join(users)}")
+    if settings.get("devices", devices) != devices:
+        raise ValueError("--devices and --set devices=... disagree")
+    return {**settings, "devices": devices}
+
+
 def cmd_train(args, argv) -> int:
     from purerl.run import prepare, train
 
@@ -138,7 +155,7 @@ def cmd_train(args, argv) -> int:
         args.env,
         parse_pairs(args.env_kwargs, "--env-kwargs"),
         total_steps=args.total_steps,
-        settings=parse_pairs(args.set, "--set"),
+        settings=with_devices(args.algo, args.devices, parse_pairs(args.set, "--set")),
         bins=parse_bins(args.discretize),
         bounds=parse_bounds(args.bounds),
     )
@@ -190,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--seeds", type=int, default=1, help="number of seeds K (default 1)")
     tr.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     tr.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="any setting (see `purerl list`)")
+    tr.add_argument("--devices", type=int, metavar="N",
+                    help="devices to shard the actors over, each running num_envs of them "
+                    "(algorithms with a devices setting, e.g. a3c; default: all local devices)")
     tr.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
     tr.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
     tr.add_argument("--out", help="results dir (default runs/ALGO-ENV-TIME)")
