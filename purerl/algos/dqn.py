@@ -150,9 +150,10 @@ def make_dqn(
 
         # Every key of the update from one split: on CPU each PRNG call costs
         # about as much as a small layer.
-        keys = jax.random.split(state.key, 2 + 2 * train_freq)
+        keys = jax.random.split(state.key, 2 + train_freq * (1 + num_envs))
         key, sample_key = keys[0], keys[1]
-        act_keys, env_keys = keys[2 : 2 + train_freq], keys[2 + train_freq :]
+        act_keys = keys[2 : 2 + train_freq]
+        env_keys = keys[2 + train_freq :].reshape(train_freq, num_envs)  # one per env and step
 
         def env_step(carry, keys):
             obs, env_state, buffer = carry
