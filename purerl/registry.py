@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from purerl.algos import a3c, dqn, reinforce, tabular
+from purerl.algos import a3c, ddpg, dqn, reinforce, tabular
 
 
 class AlgoSpec(NamedTuple):
@@ -45,6 +45,10 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "a3c": AlgoSpec(
         a3c.make_a3c, a3c.HParams, "CartPole-v1", 500_000,
         "any", "any", "sampled", "synchronous advantage actor-critic over devices (Mnih et al. 2016)",
+    ),
+    "ddpg": AlgoSpec(
+        ddpg.make_ddpg, ddpg.HParams, "Pendulum-v1", 20_000,
+        "any", "continuous", "deterministic", "deep deterministic policy gradient (Lillicrap et al. 2016)",
     ),
 }
 

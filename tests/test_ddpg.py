@@ -1,0 +1,111 @@
+"""DDPG: soft updates, the critic target, exploration within the bounds, OU resets, the TARGETS.md row."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purerl.algos import ddpg
+from purerl.driver import to_hparams
+from purerl.envs import make_env
+from purerl.run import prepare, train
+
+
+def test_soft_update_against_hand_computed_values():
+    online = {"w": jnp.array([1.0, 2.0]), "b": jnp.array(4.0)}
+    target = {"w": jnp.array([0.0, 10.0]), "b": jnp.array(0.0)}
+    expected = {"w": np.array([0.1, 9.2]), "b": np.array(0.4)}
+    for fn in (ddpg.soft_update, jax.jit(ddpg.soft_update)):
+        got = fn(online, target, jnp.float32(0.1))
+        for k in expected:
+            np.testing.assert_allclose(got[k], expected[k], rtol=1e-6)
+    taus = jnp.array([0.0, 1.0])
+    both = jax.vmap(ddpg.soft_update, in_axes=(None, None, 0))(online, target, taus)
+    np.testing.assert_allclose(both["w"], np.array([[0.0, 10.0], [1.0, 2.0]]))
+
+
+def test_critic_target_does_not_bootstrap_at_termination():
+    r = jnp.array([1.0, 2.0, 3.0])
+    terminated = jnp.array([False, True, False])
+    q_t = jnp.array([10.0, 10.0, -10.0])
+    expected = np.array([1.0 + 0.9 * 10.0, 2.0, 3.0 - 0.9 * 10.0])
+    np.testing.assert_allclose(ddpg.critic_target(r, terminated, q_t, 0.9), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(ddpg.critic_target)(r, terminated, q_t, 0.9), expected, rtol=1e-6)
+    batched = jax.vmap(ddpg.critic_target, in_axes=(0, 0, 0, None))(
+        jnp.stack([r, r]), jnp.stack([terminated, terminated]), jnp.stack([q_t, q_t]), 0.9)
+    np.testing.assert_allclose(batched, np.stack([expected, expected]), rtol=1e-6)
+
+
+def short_pendulum(max_steps=200):
+    env = make_env("Pendulum-v1")
+    return env._replace(params=env.params.replace(max_steps_in_episode=max_steps), max_steps=max_steps)
+
+
+def checksum(tree):
+    return sum(jnp.sum(x) for x in jax.tree.leaves(tree))
+
+
+def run_updates(algo, hp, num):
+    """`num` updates; per update: the envs' latest actions, the OU state, and parameter checksums."""
+    def body(state, _):
+        state, _ = algo.update(state, hp)
+        sums = [checksum(p) for p in (state.actor_params, state.critic_params, state.target_actor_params)]
+        return state, (state.buffer.data.action[state.buffer.pointer - 1], state.noise, jnp.stack(sums))
+
+    return jax.jit(lambda key: jax.lax.scan(body, algo.init(key, hp), length=num))(jax.random.key(0))
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "ou"])
+def test_noisy_and_warm_up_actions_stay_within_the_bounds(noise):
+    env = short_pendulum()
+    algo = ddpg.make_ddpg(env, total_steps=1000, num_envs=4, buffer_size=512, batch_size=8,
+                          hidden=(16,), noise=noise)
+    hp = to_hparams(ddpg.HParams, {"noise_sigma": 3.0, "learning_starts": 40})
+    state, (actions, *_) = run_updates(algo, hp, 30)
+    actions = np.asarray(actions)  # [30 updates, 4 envs, 1]: 10 warm-up updates, 20 noisy ones
+    assert np.all(actions >= -2.0) and np.all(actions <= 2.0)
+    assert np.mean(np.abs(actions[10:]) == 2.0) > 0.3  # noise of 3 half-ranges: clipped often
+    assert np.all(np.abs(actions[:10]) < 2.0) and np.std(actions[:10]) > 0.5  # uniform warm-up
+    assert state.env_steps == 120
+
+
+def test_ou_noise_resets_at_episode_ends():
+    env = short_pendulum(max_steps=5)
+    algo = ddpg.make_ddpg(env, total_steps=1000, num_envs=64, buffer_size=1024, batch_size=4,
+                          hidden=(16,), noise="ou")
+    hp = to_hparams(ddpg.HParams, {"learning_starts": 0})
+    _, (_, noise, _) = run_updates(algo, hp, 10)
+    noise = np.asarray(noise)[:, :, 0]  # [10 steps, 64 envs] OU state after each step
+    np.testing.assert_array_equal(noise[[4, 9]], 0.0)  # episodes end after steps 5 and 10
+    assert np.all(noise[[0, 1, 2, 3, 5, 6, 7, 8]] != 0.0)
+    # x_1 = 0.85 x_0 + sigma eps_1 with x_0 = sigma eps_0: correlation 0.85 / sqrt(1.7225) = 0.65.
+    assert 0.45 < np.corrcoef(noise[1], noise[0])[0, 1] < 0.85
+    assert abs(np.corrcoef(noise[5], noise[3])[0, 1]) < 0.35  # a new episode starts afresh
+
+
+def test_nothing_is_learned_before_learning_starts_and_evaluation_is_deterministic():
+    env = short_pendulum()
+    algo = ddpg.make_ddpg(env, total_steps=1000, num_envs=2, buffer_size=64, batch_size=4, hidden=(16,))
+    hp = to_hparams(ddpg.HParams, {"learning_starts": 8})
+    init = algo.init(jax.random.key(0), hp)
+    state, (*_, sums) = run_updates(algo, hp, 5)  # 2 envs: env steps 2, 4, 6, then 8 and 10 learn
+    before = np.array([checksum(p) for p in (init.actor_params, init.critic_params, init.actor_params)])
+    np.testing.assert_array_equal(sums[:3], np.stack([before] * 3))
+    assert np.all(sums[3:] != before)  # actor, critic and target actor all move
+    obs, _ = env.reset(jax.random.key(1), 16)
+    first, second = algo.act(state, obs, jax.random.key(2)), algo.act(state, obs, jax.random.key(3))
+    np.testing.assert_array_equal(first, second)
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match="continuous"):
+        ddpg.make_ddpg(make_env("CartPole-v1"), total_steps=1000)
+    with pytest.raises(ValueError, match="noise"):
+        ddpg.make_ddpg(make_env("Pendulum-v1"), total_steps=1000, noise="epsilon")
+
+
+@pytest.mark.slow
+def test_pendulum_reaches_the_targets_row():
+    """TARGETS.md: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped call."""
+    result = train(prepare("ddpg", "Pendulum-v1", total_steps=20_000), seeds=range(4))
+    assert result.final_return.mean() >= -200, result.metrics["eval_return"]
