@@ -4,7 +4,8 @@ rejax 0.1.3 needs gymnax 0.0.9 (five-value `step`), so it runs in a separate
 virtual environment that this script creates (`.venv-rejax`, from PyPI) and
 is timed in a subprocess; purerl runs in this process. Both train one seed
 with the same env, number of envs, total steps, network sizes, batch size,
-buffer size, updates per env step and evaluation schedule (20 evaluations of
+buffer size, updates per env step (one gradient step per step of all envs, as
+rejax does) and evaluation schedule (20 evaluations of
 128 episodes). Times exclude compilation except where a row says so.
 
 Rows:
@@ -48,7 +49,7 @@ ROWS = {
         "dqn", "dqn", "CartPole-v1", 500_000,
         {"num_envs": 8, "buffer_size": 10_000, "batch_size": 256},
         {"hidden": [64, 64], "double": True, "lr": 3e-4, "tau": 0.01, "target_period": 1,
-         "learning_starts": 2048, "epsilon_end": 0.05, "epsilon_decay": 0.1, "train_freq": 8},
+         "learning_starts": 2048, "epsilon_end": 0.05, "epsilon_decay": 0.1, "train_freq": 1},
         {},
     ),
     "ddpg-td3": (
@@ -115,7 +116,9 @@ def report(name: str, ours: dict, theirs: dict) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated rows")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: check that everything runs")
     parser.add_argument("--purerl-only", action="store_true", help="skip rejax (no second venv)")
