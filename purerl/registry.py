@@ -64,7 +64,10 @@ _BOUNDS = {
     "tau": (0.0, 1.0),
     "gae_lambda": (0.0, 1.0),
 }
-_POSITIVE = ("num_envs", "num_evals", "eval_episodes", "batch_size", "buffer_size", "rollout_len", "devices")
+_POSITIVE = (
+    "num_envs", "num_evals", "eval_episodes", "batch_size", "buffer_size", "rollout_len", "devices",
+    "target_period", "train_freq",
+)
 
 
 def static_settings(name: str) -> dict[str, Any]:

@@ -70,6 +70,7 @@ def test_env_kwargs_and_discretiser_from_the_command_line(tmp_path, capsys):
         (["train", "q_learning", "--set", "num_envs=2.5"], "num_envs takes an integer"),
         (["train", "q_learning", "--set", "num_envs=0"], "num_envs must be positive"),
         (["train", "q_learning", "--set", "gamma"], "--set takes name=value"),
+        (["train", "dqn", "--set", "target_period=0"], "target_period must be positive"),
         (["train", "q_learning", "--env", "CartPole-v1"], "has a Box observation: discretise it"),
         (["train", "q_learning", "--env", "Pendulum-v1", "--discretize", "4,4,4"], "continuous one"),
         (["train", "q_learning", "--total-steps", "0"], "total steps must be a positive integer"),
