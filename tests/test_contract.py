@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from purerl import registry
-from purerl.run import prepare, seed_keys
+from purerl.run import prepare, seed_keys, train
+from purerl.sweep import sweep
 
 ALGOS = list(registry.ALGORITHMS)
 
@@ -78,16 +79,12 @@ def test_vmapped_member_equals_its_own_run(job):
         np.testing.assert_allclose(a[1], b, rtol=1e-4, atol=1e-5)
 
 
-def test_a_hyperparameter_sweep_compiles_once(job):
+def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
     traces = []
-
-    def train(key, hp):
-        traces.append(None)
-        return job.trainer.train(key, hp)[1]["eval_return"]
-
-    sweep = jax.jit(jax.vmap(jax.vmap(train, in_axes=(0, None)), in_axes=(None, 0)))
-    points = jax.tree.map(lambda x: jnp.stack([x, x]), job.hparams)
-    gammas = points._replace(gamma=jnp.array([0.9, 0.99], jnp.float32))
-    sweep(seed_keys([0, 1]), gammas)
-    sweep(seed_keys([2, 3]), gammas._replace(gamma=jnp.array([0.5, 0.7], jnp.float32)))
-    assert len(traces) == 1
+    trainer = job.trainer._replace(train=lambda key, hp: (traces.append(None), job.trainer.train(key, hp))[1])
+    points = [{"gamma": 0.9}, {"gamma": 0.99}]
+    result = sweep(job._replace(trainer=trainer), points, seeds=[0, 1], chunk_size=3)  # two chunks
+    assert len(traces) == 1 and result.metrics["eval_return"].shape == (2, 2, 2)
+    for point, swept in zip(points, result.metrics["eval_return"]):
+        alone = train(tiny_job(job.algo, **point), seeds=[0, 1]).metrics["eval_return"]
+        np.testing.assert_allclose(swept, alone, rtol=1e-4, atol=1e-5)

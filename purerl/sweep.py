@@ -1,0 +1,195 @@
+"""Sweeps: every (hyperparameter point x seed) of an algorithm trained as one compiled program.
+
+    job = prepare("dqn", "CartPole-v1", total_steps=100_000)
+    points = grid({"lr": [1e-4, 3e-4, 1e-3], "gamma": [0.98, 0.99]})
+    result = sweep(job, points, seeds=range(4))
+    result.final_return  # [points, seeds]
+
+The runs are flattened to one axis, `run = point * num_seeds + seed`, and
+trained by `jit(vmap(train))` over it: hyperparameters are traced leaves of
+`HParams`, so the whole sweep is one compile. With several devices the run
+axis is split over a one-axis mesh (`jax.shard_map` over `"sweep"`; runs never
+communicate); with several processes (`jax.distributed.initialize`) the mesh
+spans every process's devices and each process trains its share. A sweep
+larger than fits at once runs in chunks of `chunk_size` runs, each chunk the
+same compiled program (the last one padded).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import AxisType, NamedSharding, PartitionSpec
+
+from purerl import registry
+from purerl.driver import to_hparams
+from purerl.run import Job
+
+AXIS = "sweep"  # the mesh axis runs are split over
+
+
+def grid(axes: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the values, the last name varying fastest."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(axes[n] for n in names))]
+
+
+def random_points(ranges: dict[str, tuple[float, float, bool]], num_points: int, seed: int = 0):
+    """`num_points` points drawn uniformly (or log-uniformly where the flag is set) in [lo, hi]."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for name, (lo, hi, log) in ranges.items():
+        if log and lo <= 0:
+            raise ValueError(f"a log range needs lo > 0, got {name}={lo}:{hi}:log")
+        u = rng.uniform(size=num_points)
+        columns[name] = np.exp(np.log(lo) + u * np.log(hi / lo)) if log else lo + u * (hi - lo)
+    return [{n: float(c[i]) for n, c in columns.items()} for i in range(num_points)]
+
+
+class SweepResult(NamedTuple):
+    points: list[dict[str, Any]]  # the swept values of each point
+    hparams: Any  # HParams with a leading [points] axis (every traced setting)
+    seeds: list[int]
+    metrics: dict[str, np.ndarray]  # name -> [points, seeds, num_evals]
+    env_steps: np.ndarray  # [num_evals] env steps per run at each evaluation
+    compile_s: float
+    wall_s: float  # run time after compile, all chunks
+    devices: int  # devices the runs were split over, all processes together
+
+    @property
+    def final_return(self) -> np.ndarray:
+        """[points, seeds] the last evaluation of every run."""
+        return self.metrics["eval_return"][..., -1]
+
+
+def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> Any:
+    """The job's HParams with each point's values, stacked to a leading [points] axis.
+
+    Raises:
+      ValueError: a point names a static or unknown setting, or a value is out of range.
+    """
+    if not points:
+        raise ValueError("a sweep needs at least one point")
+    base = job.hparams._asdict()
+    stacked = []
+    for point in points:
+        static, traced = registry.split_settings(job.algo, dict(point))
+        if static:
+            names = ", ".join(static)
+            raise ValueError(
+                f"{names} of {job.algo} is static (it sets a shape or a loop length) and cannot be swept "
+                "in one program; sweep traced settings only (see `purerl list`) or run one sweep per value"
+            )
+        stacked.append(to_hparams(type(job.hparams), {**base, **traced}))
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked)
+
+
+def make_mesh(devices: int | None = None) -> jax.sharding.Mesh:
+    """A one-axis mesh over the first `devices` of all (every process's) devices."""
+    available = jax.device_count()
+    devices = available if devices is None else devices
+    if not 1 <= devices <= available:
+        raise ValueError(f"devices must be between 1 and the {available} available, got {devices}")
+    if jax.process_count() > 1 and devices != available:
+        raise ValueError("a multi-process sweep runs on every device of every process")
+    return jax.make_mesh((devices,), (AXIS,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
+
+
+def compile_sweep(job: Job, runs: int, mesh: jax.sharding.Mesh):
+    """(seeds [runs] uint32, hparams [runs]) -> metrics [runs, num_evals], traced once per call of this."""
+
+    def train_runs(seeds, hparams):
+        keys = jax.vmap(jax.random.key)(seeds)
+        return jax.vmap(job.trainer.train)(keys, hparams)[1]
+
+    program = train_runs
+    if mesh.size > 1:
+        spec = PartitionSpec(AXIS)
+        # check_vma=False: a run's scans build carries from constants; runs never communicate.
+        program = jax.shard_map(train_runs, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False)
+    return jax.jit(program)
+
+
+def _global(x: np.ndarray, mesh: jax.sharding.Mesh) -> jax.Array:
+    """A host array (the same on every process) as one array split over the mesh's run axis."""
+    sharding = NamedSharding(mesh, PartitionSpec(AXIS))
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def _gather(x: jax.Array) -> np.ndarray:
+    if jax.process_count() == 1:
+        return np.asarray(x)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+def sweep(
+    job: Job,
+    points: Sequence[dict[str, Any]],
+    seeds: Sequence[int],
+    *,
+    chunk_size: int | None = None,
+    devices: int | None = None,
+) -> SweepResult:
+    """Trains every (point, seed) of `job` in one compiled program.
+
+    Args:
+      job: the prepared job; its traced settings are the defaults each point overrides.
+      points: the swept values, one dict of traced settings per point (`grid`, `random_points`).
+      seeds: seeds, the same for every point (run (p, s) uses the key of seed s, as
+        `run.train` does, so a sweep member equals the run trained alone).
+      chunk_size: runs per compiled call; default all. Rounded up to a multiple of
+        the device count.
+      devices: devices to split the runs over (default all, across processes).
+    """
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("need at least one seed")
+    if "devices" in job.static and job.static["devices"] != 1:
+        raise ValueError(
+            f"in a sweep the devices split the runs: {job.algo}'s own devices setting must be 1, "
+            f"got {job.static['devices']}"
+        )
+    hparams = point_hparams(job, points)
+    num_points, num_seeds = len(points), len(seeds)
+    runs = num_points * num_seeds
+    mesh = make_mesh(devices)
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError(f"chunk size must be positive, got {chunk_size}")
+    chunk = runs if chunk_size is None else min(chunk_size, runs)
+    chunk = -(-chunk // mesh.size) * mesh.size
+    num_chunks = -(-runs // chunk)
+
+    # Flatten to runs, padded with copies of run 0 to whole chunks.
+    index = np.arange(num_chunks * chunk) % runs
+    index[runs:] = 0
+    run_seeds = np.asarray(seeds, np.uint32)[index % num_seeds]
+    run_hparams = jax.tree.map(lambda x: np.asarray(x)[index // num_seeds], hparams)
+
+    def inputs(c):
+        part = slice(c * chunk, (c + 1) * chunk)
+        return (_global(run_seeds[part], mesh), jax.tree.map(lambda x: _global(x[part], mesh), run_hparams))
+
+    begin = time.perf_counter()
+    program = compile_sweep(job, chunk, mesh).lower(*inputs(0)).compile()
+    compile_s = time.perf_counter() - begin
+    begin = time.perf_counter()
+    outputs = [program(*inputs(c)) for c in range(num_chunks)]
+    outputs = [jax.tree.map(_gather, jax.block_until_ready(out)) for out in outputs]
+    wall_s = time.perf_counter() - begin
+
+    metrics = {
+        k: np.concatenate([out[k] for out in outputs])[:runs].reshape(num_points, num_seeds, -1)
+        for k in outputs[0]
+    }
+    steps = job.trainer.steps_per_period * np.arange(1, job.trainer.num_evals + 1)
+    return SweepResult(
+        [dict(p) for p in points], hparams, seeds, metrics, steps, compile_s, wall_s, mesh.size
+    )
