@@ -1,12 +1,23 @@
-"""purerl: reinforcement learning where a whole training run is one JAX program."""
+"""purerl: reinforcement learning where a whole training run is one JAX program.
 
-from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
-from purerl.envs import Env, make_env
-from purerl.run import Job, Result, prepare, train
+The names below load on first use, so `import purerl.cli` starts no JAX
+backend before `jax.distributed.initialize` (importing gymnax does).
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Algorithm", "Env", "Job", "Result", "Trainer",
-    "make_env", "make_trainer", "prepare", "to_hparams", "train", "__version__",
-]
+_EXPORTS = {
+    "Algorithm": "purerl.driver", "Trainer": "purerl.driver", "make_trainer": "purerl.driver",
+    "to_hparams": "purerl.driver", "Env": "purerl.envs", "make_env": "purerl.envs", "Job": "purerl.run",
+    "Result": "purerl.run", "prepare": "purerl.run", "train": "purerl.run",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'purerl' has no attribute {name!r}")
