@@ -1,0 +1,102 @@
+"""Statistics against hand-computed values, `purerl plot`, and experiments/results.py on a tiny budget."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from purerl import stats
+from purerl.cli import main
+
+TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8", "--seeds", "3"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_iqm_is_the_mean_of_the_middle_half():
+    # 8 values: trim 2 from each end, leaving 3, 4, 5, 100 -> 28.
+    assert stats.iqm([1, 2, 3, 4, 5, 100, 1000, 10_000]) == pytest.approx(28.0)
+    # An outlier seed moves the mean but not the IQM.
+    assert stats.iqm([0, 1, 1, 1, 1, 1, 1, 1000]) == pytest.approx(1.0)
+    np.testing.assert_allclose(stats.iqm([[1, 2, 3, 4], [10, 20, 30, 40]]), [2.5, 25.0])
+
+
+def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_data():
+    rng = np.random.default_rng(1)
+    few, many = rng.normal(5.0, 1.0, 10), rng.normal(5.0, 1.0, 1000)
+    low, high = stats.mean_ci(few)
+    assert low < few.mean() < high
+    low_many, high_many = stats.mean_ci(many)
+    assert low_many < many.mean() < high_many
+    assert high_many - low_many < (high - low) / 3
+    assert stats.mean_ci(few) == stats.mean_ci(few)  # a fixed resampling seed: reproducible
+
+
+def test_bootstrap_interval_per_row_and_of_constant_data():
+    low, high = stats.mean_ci([[500.0, 500.0, 500.0], [1.0, 2.0, 3.0]])
+    assert low.shape == high.shape == (2,)
+    assert low[0] == high[0] == 500.0  # all seeds equal: the interval is the point
+    assert 1.0 <= low[1] < 2.0 < high[1] <= 3.0
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        stats.mean_ci([1.0])
+
+
+@pytest.fixture(scope="module")
+def results_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    for name, first in (("a", "0"), ("b", "5")):
+        argv = ["train", "q_learning", "--env", "FrozenLake-misc", *TINY, "--seed", first,
+                "--out", str(root / name)]
+        assert main(argv) == 0
+    return root / "a", root / "b"
+
+
+def test_plot_draws_a_png_from_results_dirs(results_dirs, tmp_path, capsys):
+    out = tmp_path / "fig" / "curves.png"
+    assert main(["plot", *map(str, results_dirs), "--out", str(out), "--title", "two runs"]) == 0
+    assert out.read_bytes().startswith(PNG_MAGIC) and out.stat().st_size > 1000
+    assert "plotted 2 results dir(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("missing", "no such results dir"),
+    ("empty", "has no metrics.csv"),
+])
+def test_plot_names_bad_input_and_exits_2(results_dirs, tmp_path, capsys, bad, message):
+    (tmp_path / "empty").mkdir()
+    code = main(["plot", str(results_dirs[0]), str(tmp_path / bad), "--out", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("purerl: error:") and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+def load_results_script():
+    path = Path(__file__).parents[1] / "experiments" / "results.py"
+    spec = importlib.util.spec_from_file_location("results", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_script_end_to_end_on_a_tiny_budget(tmp_path, capsys):
+    results = load_results_script()
+    common = ["--seeds", "3", "--out", str(tmp_path), "--only", "q_learning-frozenlake", "sarsa-frozenlake",
+              "--set", "num_evals=2", "eval_episodes=8"]
+    args = [*common, "--scale", "0.0032"]
+    assert results.main(args) == 0
+    printed = capsys.readouterr().out
+    table = (tmp_path / "table.md").read_text()
+    assert table in printed
+    assert table.count("FrozenLake-misc") == 2 and "| 3 |" in table
+    summary = json.loads((tmp_path / "sarsa-frozenlake" / "summary.json").read_text())
+    assert summary["command"][:2] == ["purerl", "train"] and summary["seeds"] == [0, 1, 2]
+    assert (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
+
+    # Run again: the results are read back, not retrained, and the table is the same.
+    assert results.main(args) == 0
+    assert "reusing" in capsys.readouterr().out
+    assert (tmp_path / "table.md").read_text() == table
+    with pytest.raises(ValueError, match="holds a different run"):
+        results.main([*common, "--scale", "0.0064"])
