@@ -1,0 +1,124 @@
+"""Sweeps: points, devices, processes and the `purerl sweep` command."""
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_contract import tiny_job
+
+from purerl.cli import main
+from purerl.sweep import grid, random_points, sweep
+
+TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
+
+
+def run_cli(*args, env=None):
+    command = [sys.executable, "-m", "purerl", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_grid_is_the_product_and_random_points_lie_in_their_ranges():
+    assert grid({"lr": [1, 2], "gamma": [0.9, 0.99]}) == [
+        {"lr": 1, "gamma": 0.9}, {"lr": 1, "gamma": 0.99}, {"lr": 2, "gamma": 0.9}, {"lr": 2, "gamma": 0.99},
+    ]
+    points = random_points({"lr": (1e-4, 1e-2, True), "gamma": (0.9, 0.99, False)}, 200, seed=1)
+    lr, gamma = np.array([p["lr"] for p in points]), np.array([p["gamma"] for p in points])
+    assert lr.min() >= 1e-4 and lr.max() <= 1e-2 and gamma.min() >= 0.9 and gamma.max() <= 0.99
+    assert 0.3 < np.mean(lr < 1e-3) < 0.7  # log-uniform: half the mass below the geometric middle
+    assert points == random_points({"lr": (1e-4, 1e-2, True), "gamma": (0.9, 0.99, False)}, 200, seed=1)
+
+
+def test_four_devices_equal_one_device_in_chunks_and_whole():
+    job = tiny_job("dqn")
+    points = grid({"lr": [1e-3, 3e-4], "gamma": [0.9, 0.99]})
+    one = sweep(job, points, seeds=[0, 1, 2], devices=1)
+    four = sweep(job, points, seeds=[0, 1, 2], devices=4)
+    chunked = sweep(job, points, seeds=[0, 1, 2], devices=4, chunk_size=5)  # 2 chunks of 8, padded
+    assert four.devices == 4 and four.final_return.shape == (4, 3)
+    for name, values in one.metrics.items():
+        np.testing.assert_allclose(four.metrics[name], values, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(chunked.metrics[name], values, rtol=1e-5, atol=1e-6)
+
+
+def test_sweep_refuses_static_settings_and_bad_values():
+    job = tiny_job("dqn")
+    with pytest.raises(ValueError, match="num_envs of dqn is static"):
+        sweep(job, [{"num_envs": 2}], seeds=[0])
+    with pytest.raises(ValueError, match=r"gamma must be in \[0.0, 1.0\]"):
+        sweep(job, [{"gamma": 0.9}, {"gamma": 1.5}], seeds=[0])
+    with pytest.raises(ValueError, match="unknown setting 'lrr'"):
+        sweep(job, [{"lrr": 0.1}], seeds=[0])
+
+
+def test_cli_sweep_writes_a_row_per_run_and_the_best_point(tmp_path):
+    out = tmp_path / "sweep"
+    done = run_cli("sweep", "q_learning", "--env", "FrozenLake-misc", "--grid", "lr=0.05,0.2",
+                   "gamma=0.9,0.99", "--seeds", "3", *TINY, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "best point" in done.stdout
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert len(rows) == 4 * 3
+    assert {"point", "lr", "gamma", "seed", "final_return", "env_steps"} <= set(rows[0])
+    summary = json.loads((out / "summary.json").read_text())
+    means = [np.mean([float(r["final_return"]) for r in rows if int(r["point"]) == p]) for p in range(4)]
+    assert summary["best"]["point"] == int(np.argmax(means))
+    assert summary["best"]["final_return"]["mean"] == pytest.approx(max(means), abs=1e-6)
+    assert summary["swept"] == {"grid": {"lr": [0.05, 0.2], "gamma": [0.9, 0.99]}}
+    assert summary["seeds"] == [0, 1, 2] and {"jax", "gymnax", "purerl"} <= set(summary["versions"])
+    curves = list(csv.DictReader((out / "metrics.csv").open()))
+    assert len(curves) == 4 * 3 * 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grid", "num_envs=2,4"], "num_envs of q_learning is static"),
+        (["--grid", "gamma=0.9,1.1"], "gamma must be in [0.0, 1.0]"),
+        (["--grid", "lr=0.1", "--random", "gamma=0.9:0.99", "--points", "2"], "either"),
+        ([], "either"),
+        (["--random", "lr=0.1:0.01", "--points", "4"], "needs lo < hi"),
+        (["--random", "lr=0.01:0.1"], "--random needs --points"),
+        (["--grid", "lr=0.1", "--set", "lr=0.2"], "lr is both set and swept"),
+        (["--grid", "lr=0.1", "--coordinator", "127.0.0.1:1"], "go together"),
+    ],
+)
+def test_cli_sweep_names_bad_input_before_compiling(args, message, tmp_path, capsys):
+    assert main(["sweep", "q_learning", "--env", "FrozenLake-misc", *args, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("purerl: error:") and message in err
+    assert not (tmp_path / "x").exists()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_give_the_one_process_sweep(tmp_path):
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    args = ["sweep", "dqn", "--env", "CartPole-v1", "--grid", "lr=0.001,0.0003", "gamma=0.9,0.99",
+            "--seeds", "2", "--total-steps", "256", "--set", "num_evals=2", "eval_episodes=4", "num_envs=4",
+            "batch_size=16", "buffer_size=256", "learning_starts=0"]
+    address = f"127.0.0.1:{free_port()}"
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "purerl", *args, "--out", str(tmp_path / f"p{i}"),
+                          "--coordinator", address, "--num-processes", "2", "--process-id", str(i)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
+    single = run_cli(*args, "--out", str(tmp_path / "single"), env=env)
+    assert single.returncode == 0, single.stderr
+    distributed = json.loads((tmp_path / "p0" / "summary.json").read_text())
+    alone = json.loads((tmp_path / "single" / "summary.json").read_text())
+    assert distributed["processes"] == 2 and distributed["devices"] == 4 and alone["devices"] == 2
+    assert not (tmp_path / "p1").exists()  # only the lead process writes
+    for a, b in zip(distributed["points"], alone["points"]):
+        np.testing.assert_allclose(a["final_return"]["per_seed"], b["final_return"]["per_seed"], rtol=1e-5)
