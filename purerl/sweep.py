@@ -32,6 +32,7 @@ from purerl.driver import to_hparams
 from purerl.run import Job
 
 AXIS = "sweep"  # the mesh axis runs are split over
+SPLIT, WHOLE = PartitionSpec(AXIS), PartitionSpec()  # runs split over the mesh; one copy on every device
 
 
 def grid(axes: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -101,24 +102,32 @@ def make_mesh(devices: int | None = None) -> jax.sharding.Mesh:
     return jax.make_mesh((devices,), (AXIS,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
 
 
-def compile_sweep(job: Job, runs: int, mesh: jax.sharding.Mesh):
-    """(seeds [runs] uint32, hparams [runs]) -> metrics [runs, num_evals], traced once per call of this."""
+def compile_sweep(job: Job, mesh: jax.sharding.Mesh):
+    """(seeds [R] uint32, swept {name: [R]}, hparams) -> metrics [R, num_evals], traced once.
 
-    def train_runs(seeds, hparams):
-        keys = jax.vmap(jax.random.key)(seeds)
-        return jax.vmap(job.trainer.train)(keys, hparams)[1]
+    Only the swept settings carry the run axis. The others stay unbatched, so a
+    `lax.cond` on them and on counters the runs share (DQN's learning start, its
+    target updates) stays a branch instead of both sides computed and selected.
+    """
+
+    def train_runs(seeds, swept, hparams):
+        def train(seed, values):
+            return job.trainer.train(jax.random.key(seed), hparams._replace(**values))[1]
+
+        return jax.vmap(train)(seeds, swept)
 
     program = train_runs
     if mesh.size > 1:
-        spec = PartitionSpec(AXIS)
         # check_vma=False: a run's scans build carries from constants; runs never communicate.
-        program = jax.shard_map(train_runs, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False)
+        program = jax.shard_map(train_runs, mesh=mesh, in_specs=(SPLIT, SPLIT, WHOLE), out_specs=SPLIT,
+                                check_vma=False)
     return jax.jit(program)
 
 
-def _global(x: np.ndarray, mesh: jax.sharding.Mesh) -> jax.Array:
-    """A host array (the same on every process) as one array split over the mesh's run axis."""
-    sharding = NamedSharding(mesh, PartitionSpec(AXIS))
+def _global(x: np.ndarray, mesh: jax.sharding.Mesh, spec: PartitionSpec = SPLIT) -> jax.Array:
+    """A host array (the same on every process) as one array over the mesh, split as `spec` says."""
+    x = np.asarray(x)
+    sharding = NamedSharding(mesh, spec)
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
 
@@ -171,14 +180,17 @@ def sweep(
     index = np.arange(num_chunks * chunk) % runs
     index[runs:] = 0
     run_seeds = np.asarray(seeds, np.uint32)[index % num_seeds]
-    run_hparams = jax.tree.map(lambda x: np.asarray(x)[index // num_seeds], hparams)
+    names = sorted({name for point in points for name in point})
+    run_values = {k: np.asarray(getattr(hparams, k))[index // num_seeds] for k in names}
+    shared = jax.tree.map(lambda x: _global(x, mesh, WHOLE), job.hparams)
 
     def inputs(c):
         part = slice(c * chunk, (c + 1) * chunk)
-        return (_global(run_seeds[part], mesh), jax.tree.map(lambda x: _global(x[part], mesh), run_hparams))
+        values = {k: _global(v[part], mesh) for k, v in run_values.items()}
+        return _global(run_seeds[part], mesh), values, shared
 
     begin = time.perf_counter()
-    program = compile_sweep(job, chunk, mesh).lower(*inputs(0)).compile()
+    program = compile_sweep(job, mesh).lower(*inputs(0)).compile()
     compile_s = time.perf_counter() - begin
     begin = time.perf_counter()
     outputs = [program(*inputs(c)) for c in range(num_chunks)]
