@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -97,6 +98,18 @@ def as_python(value):
     return value.tolist() if value.dtype.kind in "iub" else float(str(value))
 
 
+def job_record(job) -> dict:
+    """What a results file records of the job: enough, with the seeds, to build it again."""
+    return {
+        "algo": job.algo,
+        "env": job.env.id,
+        "env_kwargs": job.env_kwargs,
+        "discretize": job.discretize,
+        "hyperparams": {k: as_python(v) for k, v in job.hparams._asdict().items()},
+        "static": {k: list(v) if isinstance(v, tuple) else v for k, v in job.static.items()},
+    }
+
+
 def summary(job, result, argv: list[str]) -> dict:
     import jax
 
@@ -107,12 +120,7 @@ def summary(job, result, argv: list[str]) -> dict:
     best = result.metrics["eval_return"].max(axis=1)
     total = job.trainer.total_steps
     return {
-        "algo": job.algo,
-        "env": job.env.id,
-        "env_kwargs": job.env_kwargs,
-        "discretize": job.discretize,
-        "hyperparams": {k: as_python(v) for k, v in job.hparams._asdict().items()},
-        "static": {k: list(v) if isinstance(v, tuple) else v for k, v in job.static.items()},
+        **job_record(job),
         "seeds": result.seeds,
         "total_env_steps": total,
         "evaluation": f"{spec.evaluation} policy, mean undiscounted return over "
@@ -123,13 +131,14 @@ def summary(job, result, argv: list[str]) -> dict:
         "compile_s": result.compile_s,
         "env_steps_per_s": total * len(result.seeds) / result.wall_s,
         "device": str(jax.devices()[0].platform),
+        "processes": jax.process_count(),
         "versions": versions(),
         "command": ["purerl", *argv],
     }
 
 
 def with_devices(algo: str, devices: int | None, settings: dict) -> dict:
-    """Adds --devices as the `devices` setting of algorithms that take one (default: all local devices)."""
+    """Adds --devices as the `devices` setting of algorithms that take one (default: every device)."""
     from purerl import registry
 
     takes = algo in registry.ALGORITHMS and "devices" in registry.static_settings(algo)
@@ -138,7 +147,7 @@ def with_devices(algo: str, devices: int | None, settings: dict) -> dict:
             return settings
         import jax
 
-        return {**settings, "devices": jax.local_device_count()}
+        return {**settings, "devices": jax.device_count()}
     if not takes:
         users = [name for name in registry.ALGORITHMS if "devices" in registry.static_settings(name)]
         raise ValueError(f"{algo} runs on one device; --devices is for: {', '.join(users)}")
@@ -158,12 +167,7 @@ def run_config(job, seeds: list[int], argv: list[str], checkpoint_every: int | N
 
     return {
         "command": ["purerl", *argv],
-        "algo": job.algo,
-        "env": job.env.id,
-        "env_kwargs": job.env_kwargs,
-        "discretize": job.discretize,
-        "hyperparams": {k: as_python(v) for k, v in job.hparams._asdict().items()},
-        "static": {k: list(v) if isinstance(v, tuple) else v for k, v in job.static.items()},
+        **job_record(job),
         "seeds": seeds,
         "total_env_steps": job.trainer.total_steps,
         "periods_per_chunk": 1,
@@ -252,12 +256,16 @@ class MetricsLog:
 def cmd_train(args, argv) -> int:
     import shutil
 
+    import jax
     from tqdm import tqdm
 
     from purerl import checkpoint
     from purerl.run import prepare, progress_shapes, train_chunked
 
-    config = None
+    config, lead = None, jax.process_index() == 0  # only the first process writes and prints
+    if jax.process_count() > 1 and (args.resume is not None or args.checkpoint_every is not None):
+        raise ValueError("checkpoints and --resume are for single-process runs; a multi-process run "
+                         "trains from the start")
     if args.resume is not None:
         args, argv, config = resumed_args(args)
     elif args.algo is None:
@@ -290,6 +298,7 @@ def cmd_train(args, argv) -> int:
             start = checkpoint.restore(out / "checkpoints", shapes)
     else:
         check_out_dir(out, args.overwrite)
+    if config is None and lead:
         out.mkdir(parents=True, exist_ok=True)
         for name in RESULT_FILES:
             (out / name).unlink(missing_ok=True)
@@ -300,18 +309,18 @@ def cmd_train(args, argv) -> int:
 
     trainer, first = job.trainer, 0 if start is None else start.period
     steps = trainer.total_steps
-    if config is None:
+    if lead and config is None:
         print(f"training {job.algo} on {job.env.id}: {len(seeds)} seeds x {steps:,} env steps", flush=True)
-    else:
+    elif lead:
         print(f"resuming {job.algo} on {job.env.id} in {out} at evaluation {first} of {trainer.num_evals}: "
               f"{len(seeds)} seeds x {steps:,} env steps", flush=True)
     log = MetricsLog(out / "metrics.csv", list(shapes.metrics), seeds, trainer.steps_per_period,
-                     resume=config is not None)
-    writer = SummaryWriter(str(out / "tb")) if args.tensorboard else None
+                     resume=config is not None) if lead else None
+    writer = SummaryWriter(str(out / "tb")) if args.tensorboard and lead else None
     manager = checkpoint.manager(out / "checkpoints") if args.checkpoint_every else None
     per_period = trainer.steps_per_period * len(seeds)  # env steps of all seeds in one period
     bar = tqdm(total=steps * len(seeds), initial=first * per_period, file=sys.stderr,
-               desc="training", dynamic_ncols=True, unit_scale=True,
+               desc="training", dynamic_ncols=True, unit_scale=True, disable=not lead,
                bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} env steps "
                           "[{elapsed}<{remaining}{postfix}]")
     last = first
@@ -326,7 +335,8 @@ def cmd_train(args, argv) -> int:
                 for seed, value in zip(seeds, progress.metrics["eval_return"][:, t]):
                     writer.add_scalar(f"eval_return/seed_{seed}", float(value), at)
             writer.flush()
-        log.update(progress.metrics, progress.period, last)
+        if log is not None:
+            log.update(progress.metrics, progress.period, last)
         if manager is not None and (progress.period % args.checkpoint_every == 0
                                     or progress.period == trainer.num_evals):
             checkpoint.save(manager, progress)
@@ -344,6 +354,8 @@ def cmd_train(args, argv) -> int:
             writer.close()
         if manager is not None:
             manager.close()
+    if not lead:
+        return 0
     info = summary(job, result, argv)
     if start is not None:  # this process ran only the evaluations after the checkpoint
         info["resumed_at_evaluation"] = first
@@ -395,6 +407,20 @@ def parse_ranges(items: list[str] | None) -> dict[str, tuple[float, float, bool]
     return ranges
 
 
+def cpu_device_per_core() -> None:
+    """On CPU, one JAX device per core, so a sweep's runs split over the cores.
+
+    XLA runs one small-batch RL program on about one core; runs split over host
+    devices run side by side. Left alone if XLA_FLAGS sets the count already, or
+    if JAX has started in this process (`main` called from Python).
+    """
+    if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        import jax
+
+        with contextlib.suppress(RuntimeError):  # JAX is up in this process already: keep its devices
+            jax.config.update("jax_num_cpu_devices", os.cpu_count() or 1)
+
+
 def start_processes(args) -> None:
     """Joins JAX's multi-process runtime when asked (before anything touches a device)."""
     explicit = [args.coordinator, args.num_processes, args.process_id]
@@ -443,12 +469,7 @@ def sweep_summary(job, result, swept: dict, argv: list[str]) -> dict:
         for p, values in enumerate(result.points)
     ]
     return {
-        "algo": job.algo,
-        "env": job.env.id,
-        "env_kwargs": job.env_kwargs,
-        "discretize": job.discretize,
-        "hyperparams": {k: as_python(v) for k, v in job.hparams._asdict().items()},
-        "static": {k: list(v) if isinstance(v, tuple) else v for k, v in job.static.items()},
+        **job_record(job),
         "swept": swept,
         "seeds": result.seeds,
         "total_env_steps": job.trainer.total_steps,
@@ -542,6 +563,15 @@ def cmd_list(args, argv) -> int:
     return 0
 
 
+def add_process_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that join JAX's multi-process runtime (one process per host)."""
+    parser.add_argument("--distributed", action="store_true",
+                        help="join JAX's multi-process runtime, the cluster read from the environment")
+    parser.add_argument("--coordinator", metavar="HOST:PORT", help="multi-process: the coordinator's address")
+    parser.add_argument("--num-processes", type=int, metavar="N", help="multi-process: number of processes")
+    parser.add_argument("--process-id", type=int, metavar="I", help="multi-process: this process's index")
+
+
 ALGO_HELP = "algorithm name (`purerl list` shows them all)"
 
 
@@ -559,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="any setting (see `purerl list`)")
     tr.add_argument("--devices", type=int, metavar="N",
                     help="devices to shard the actors over, each running num_envs of them "
-                    "(algorithms with a devices setting, e.g. a3c; default: all local devices)")
+                    "(algorithms with a devices setting, e.g. a3c; default: all devices of all processes)")
     tr.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
     tr.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
     tr.add_argument("--out", help="results dir (default runs/ALGO-ENV-TIME)")
@@ -569,6 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", metavar="DIR",
                     help="continue the run in DIR from its last complete checkpoint (no other arguments)")
     tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/tb")
+    add_process_flags(tr)
     tr.set_defaults(func=cmd_train)
 
     sw = sub.add_parser("sweep", help="train every (hyperparameter point x seed) as one compiled program")
@@ -589,11 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
     sw.add_argument("--chunk-size", type=int, metavar="N", help="runs per compiled call (default: all)")
     sw.add_argument("--devices", type=int, metavar="N", help="devices to split the runs over (default: all)")
-    sw.add_argument("--distributed", action="store_true",
-                    help="join JAX's multi-process runtime, the cluster read from the environment")
-    sw.add_argument("--coordinator", metavar="HOST:PORT", help="multi-process: the coordinator's address")
-    sw.add_argument("--num-processes", type=int, metavar="N", help="multi-process: number of processes")
-    sw.add_argument("--process-id", type=int, metavar="I", help="multi-process: this process's index")
+    add_process_flags(sw)
     sw.add_argument("--out", help="results dir (default runs/sweep-ALGO-ENV-TIME)")
     sw.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     sw.set_defaults(func=cmd_sweep)
@@ -610,8 +637,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
+        # Before anything (gymnax's import included) starts a JAX backend:
         if args.command == "sweep":
-            start_processes(args)  # before anything (gymnax's import included) starts a JAX backend
+            cpu_device_per_core()
+        if args.command in ("sweep", "train"):
+            start_processes(args)
         return args.func(args, argv)
     except ValueError as e:
         print(f"purerl: error: {e}", file=sys.stderr)

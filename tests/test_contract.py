@@ -45,7 +45,12 @@ def test_update_keeps_state_structure_and_is_finite(job):
     assert all(np.ndim(v) == 0 for v in metrics.values())
 
 
-def test_jit_equals_no_jit(job):
+# REINFORCE's update plays whole episodes: op by op without jit that takes about a minute.
+@pytest.mark.parametrize(
+    "name", [pytest.param(a, marks=pytest.mark.slow) if a == "reinforce" else a for a in ALGOS]
+)
+def test_jit_equals_no_jit(name):
+    job = tiny_job(name)
     algo, hp = job.algorithm, job.hparams
 
     def two_updates(key):

@@ -100,6 +100,7 @@ def as_arrays(tree):
             for x in jax.tree.leaves(tree)]
 
 
+@pytest.mark.slow  # six training processes, about a minute
 @pytest.mark.parametrize("algo", RUNS)
 def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     root, results = runs

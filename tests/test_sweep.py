@@ -2,8 +2,6 @@
 
 import csv
 import json
-import os
-import socket
 import subprocess
 import sys
 
@@ -92,33 +90,3 @@ def test_cli_sweep_names_bad_input_before_compiling(args, message, tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("purerl: error:") and message in err
     assert not (tmp_path / "x").exists()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_two_processes_give_the_one_process_sweep(tmp_path):
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    args = ["sweep", "dqn", "--env", "CartPole-v1", "--grid", "lr=0.001,0.0003", "gamma=0.9,0.99",
-            "--seeds", "2", "--total-steps", "256", "--set", "num_evals=2", "eval_episodes=4", "num_envs=4",
-            "batch_size=16", "buffer_size=256", "learning_starts=0"]
-    address = f"127.0.0.1:{free_port()}"
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "purerl", *args, "--out", str(tmp_path / f"p{i}"),
-                          "--coordinator", address, "--num-processes", "2", "--process-id", str(i)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for i in range(2)
-    ]
-    outputs = [p.communicate(timeout=300) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outputs[0][1][-2000:] + outputs[1][1][-2000:]
-    single = run_cli(*args, "--out", str(tmp_path / "single"), env=env)
-    assert single.returncode == 0, single.stderr
-    distributed = json.loads((tmp_path / "p0" / "summary.json").read_text())
-    alone = json.loads((tmp_path / "single" / "summary.json").read_text())
-    assert distributed["processes"] == 2 and distributed["devices"] == 4 and alone["devices"] == 2
-    assert not (tmp_path / "p1").exists()  # only the lead process writes
-    for a, b in zip(distributed["points"], alone["points"]):
-        np.testing.assert_allclose(a["final_return"]["per_seed"], b["final_return"]["per_seed"], rtol=1e-5)
