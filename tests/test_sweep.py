@@ -31,6 +31,7 @@ def test_grid_is_the_product_and_random_points_lie_in_their_ranges():
     assert points == random_points({"lr": (1e-4, 1e-2, True), "gamma": (0.9, 0.99, False)}, 200, seed=1)
 
 
+@pytest.mark.slow  # three DQN compiles
 def test_four_devices_equal_one_device_in_chunks_and_whole():
     job = tiny_job("dqn")
     points = grid({"lr": [1e-3, 3e-4], "gamma": [0.9, 0.99]})
