@@ -25,7 +25,10 @@ class Curve(NamedTuple):
 
 
 def load(path: str | Path) -> Curve:
-    """Reads one results dir's metrics.csv (and summary.json for its label, if present)."""
+    """Reads one results dir's metrics.csv (and summary.json for its label, if present).
+
+    A sweep's dir (`purerl sweep`) gives the curve of its best point.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"{path}: no such results dir")
@@ -36,6 +39,17 @@ def load(path: str | Path) -> Curve:
         rows = list(csv.DictReader(f))
     if not rows or not {"env_steps", "seed", "eval_return"} <= set(rows[0]):
         raise ValueError(f"{metrics} has no env_steps, seed and eval_return rows")
+    summary = path / "summary.json"
+    info = json.loads(summary.read_text()) if summary.is_file() else None
+    label = path.name if info is None else f"{info['algo']} / {info['env']}"
+    if "point" in rows[0]:  # a sweep: its best point's curve
+        if info is None or "best" not in info:
+            raise ValueError(f"{path} is a sweep without its summary.json: no best point to draw")
+        best = info["best"]
+        rows = [r for r in rows if int(r["point"]) == best["point"]]
+        swept = [name for name in info["points"][0] if name not in ("point", "final_return")]
+        values = ", ".join(f"{k}={best['hyperparams'][k]:.3g}" for k in swept)
+        label += f", best of {len(info['points'])} points ({values})"
     seeds = sorted({int(r["seed"]) for r in rows})
     steps = sorted({int(r["env_steps"]) for r in rows})
     if len(rows) != len(seeds) * len(steps):
@@ -44,12 +58,6 @@ def load(path: str | Path) -> Curve:
     returns = np.full((len(seeds), len(steps)), np.nan)
     for r in rows:
         returns[seeds.index(int(r["seed"])), steps.index(int(r["env_steps"]))] = float(r["eval_return"])
-
-    label = path.name
-    summary = path / "summary.json"
-    if summary.is_file():
-        info = json.loads(summary.read_text())
-        label = f"{info['algo']} / {info['env']}"
     return Curve(label, np.asarray(steps), returns)
 
 
@@ -107,7 +115,7 @@ def plot(dirs: Sequence[str | Path], out: str | Path, *, title: str | None = Non
 def add_parser(subparsers) -> None:
     """Registers `purerl plot` on the CLI's subparsers."""
     p = subparsers.add_parser("plot", help="draw learning curves (mean, 95%% bootstrap CI) from results dirs")
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="results dirs written by `purerl train`")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="results dirs (a sweep: its best point)")
     p.add_argument("--out", default="curves.png", help="image file (default curves.png; .svg, .pdf work too)")
     p.add_argument("--title", help="figure title")
     p.add_argument("--logx", action="store_true", help="log-scale env steps")

@@ -10,6 +10,7 @@ import pytest
 from test_contract import tiny_job
 
 from purerl.cli import main
+from purerl.plot import load
 from purerl.sweep import grid, random_points, sweep
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
@@ -71,6 +72,9 @@ def test_cli_sweep_writes_a_row_per_run_and_the_best_point(tmp_path):
     assert summary["seeds"] == [0, 1, 2] and {"jax", "gymnax", "purerl"} <= set(summary["versions"])
     curves = list(csv.DictReader((out / "metrics.csv").open()))
     assert len(curves) == 4 * 3 * 2
+    best = load(out)  # `purerl plot` draws a sweep's best point
+    assert "best of 4 points" in best.label and best.returns.shape == (3, 2)
+    np.testing.assert_allclose(best.returns[:, -1], summary["best"]["final_return"]["per_seed"])
 
 
 @pytest.mark.parametrize(
