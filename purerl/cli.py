@@ -484,6 +484,7 @@ def sweep_summary(job, result, swept: dict, argv: list[str]) -> dict:
         "compile_s": result.compile_s,
         "env_steps_per_s": job.trainer.total_steps * runs / result.wall_s,
         "devices": result.devices,
+        "chunk_size": result.chunk_size,
         "processes": jax.process_count(),
         "device": str(jax.devices()[0].platform),
         "versions": versions(),
@@ -545,8 +546,8 @@ def cmd_sweep(args, argv) -> int:
     print(f"best point {best['point']} of {len(points)}: final return {best['final_return']['mean']:.3f} "
           f"(mean of {len(seeds)} seeds)")
     print(f"{info['env_steps_per_s']:,.0f} env steps/s over {info['runs']} runs on "
-          f"{result.devices} device(s); run {result.wall_s:.1f} s after a {result.compile_s:.1f} s "
-          f"compile; results in {out}")
+          f"{result.devices} device(s), {result.chunk_size} per call; run {result.wall_s:.1f} s "
+          f"after a {result.compile_s:.1f} s compile; results in {out}")
     return 0
 
 
@@ -618,7 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="settings fixed for every point")
     sw.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
     sw.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
-    sw.add_argument("--chunk-size", type=int, metavar="N", help="runs per compiled call (default: all)")
+    sw.add_argument("--chunk-size", type=int, metavar="N",
+                    help="runs per compiled call (default: as many as fit in memory)")
     sw.add_argument("--devices", type=int, metavar="N", help="devices to split the runs over (default: all)")
     add_process_flags(sw)
     sw.add_argument("--out", help="results dir (default runs/sweep-ALGO-ENV-TIME)")

@@ -18,6 +18,7 @@ same compiled program (the last one padded).
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -62,6 +63,7 @@ class SweepResult(NamedTuple):
     compile_s: float
     wall_s: float  # run time after compile, all chunks
     devices: int  # devices the runs were split over, all processes together
+    chunk_size: int  # runs per compiled call
 
     @property
     def final_return(self) -> np.ndarray:
@@ -131,6 +133,23 @@ def _global(x: np.ndarray, mesh: jax.sharding.Mesh, spec: PartitionSpec = SPLIT)
     return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
 
 
+def device_memory() -> int:
+    """Bytes one device may use: an accelerator's limit, or on CPU a share of the free host memory."""
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"] * 0.9)
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return int(0.8 * free / jax.local_device_count())
+
+
+def _memory(compiled) -> int:
+    """Bytes a compiled program needs on one device: arguments, outputs and scratch."""
+    stats = compiled.memory_analysis()
+    if stats is None:
+        return 0
+    return stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
+
+
 def _gather(x: jax.Array) -> np.ndarray:
     if jax.process_count() == 1:
         return np.asarray(x)
@@ -146,6 +165,7 @@ def sweep(
     *,
     chunk_size: int | None = None,
     devices: int | None = None,
+    memory_limit: int | None = None,
 ) -> SweepResult:
     """Trains every (point, seed) of `job` in one compiled program.
 
@@ -154,9 +174,11 @@ def sweep(
       points: the swept values, one dict of traced settings per point (`grid`, `random_points`).
       seeds: seeds, the same for every point (run (p, s) uses the key of seed s, as
         `run.train` does, so a sweep member equals the run trained alone).
-      chunk_size: runs per compiled call; default all. Rounded up to a multiple of
-        the device count.
+      chunk_size: runs per compiled call, rounded up to a multiple of the device
+        count. Default: all runs, halved until the compiled program fits in
+        `memory_limit`.
       devices: devices to split the runs over (default all, across processes).
+      memory_limit: bytes one device may use (default: `device_memory()`).
     """
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -173,27 +195,29 @@ def sweep(
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"chunk size must be positive, got {chunk_size}")
     chunk = runs if chunk_size is None else min(chunk_size, runs)
-    chunk = -(-chunk // mesh.size) * mesh.size
-    num_chunks = -(-runs // chunk)
+    limit = device_memory() if memory_limit is None else memory_limit
 
-    # Flatten to runs, padded with copies of run 0 to whole chunks.
-    index = np.arange(num_chunks * chunk) % runs
-    index[runs:] = 0
-    run_seeds = np.asarray(seeds, np.uint32)[index % num_seeds]
+    # Runs flattened, padded with copies of run 0 to whole chunks.
     names = sorted({name for point in points for name in point})
-    run_values = {k: np.asarray(getattr(hparams, k))[index // num_seeds] for k in names}
     shared = jax.tree.map(lambda x: _global(x, mesh, WHOLE), job.hparams)
 
-    def inputs(c):
-        part = slice(c * chunk, (c + 1) * chunk)
-        values = {k: _global(v[part], mesh) for k, v in run_values.items()}
-        return _global(run_seeds[part], mesh), values, shared
+    def inputs(c, chunk):
+        index = np.arange(c * chunk, (c + 1) * chunk)
+        index[index >= runs] = 0
+        values = {k: _global(np.asarray(getattr(hparams, k))[index // num_seeds], mesh) for k in names}
+        return _global(np.asarray(seeds, np.uint32)[index % num_seeds], mesh), values, shared
 
     begin = time.perf_counter()
-    program = compile_sweep(job, mesh).lower(*inputs(0)).compile()
+    while True:
+        chunk = -(-chunk // mesh.size) * mesh.size
+        program = compile_sweep(job, mesh).lower(*inputs(0, chunk)).compile()
+        if chunk_size is not None or chunk == mesh.size or _memory(program) <= limit:
+            break
+        chunk = -(-chunk // 2)
+    num_chunks = -(-runs // chunk)
     compile_s = time.perf_counter() - begin
     begin = time.perf_counter()
-    outputs = [program(*inputs(c)) for c in range(num_chunks)]
+    outputs = [program(*inputs(c, chunk)) for c in range(num_chunks)]
     outputs = [jax.tree.map(_gather, jax.block_until_ready(out)) for out in outputs]
     wall_s = time.perf_counter() - begin
 
@@ -203,5 +227,5 @@ def sweep(
     }
     steps = job.trainer.steps_per_period * np.arange(1, job.trainer.num_evals + 1)
     return SweepResult(
-        [dict(p) for p in points], hparams, seeds, metrics, steps, compile_s, wall_s, mesh.size
+        [dict(p) for p in points], hparams, seeds, metrics, steps, compile_s, wall_s, mesh.size, chunk
     )

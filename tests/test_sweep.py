@@ -45,6 +45,15 @@ def test_four_devices_equal_one_device_in_chunks_and_whole():
         np.testing.assert_allclose(chunked.metrics[name], values, rtol=1e-5, atol=1e-6)
 
 
+def test_a_sweep_that_does_not_fit_runs_in_chunks_with_the_same_results():
+    job = tiny_job("q_learning")
+    points = grid({"lr": [0.05, 0.2], "gamma": [0.9, 0.99]})
+    whole = sweep(job, points, seeds=[0, 1, 2])
+    halved = sweep(job, points, seeds=[0, 1, 2], memory_limit=1)  # nothing fits: one run per device
+    assert whole.chunk_size == 12 and halved.chunk_size == halved.devices == 4
+    np.testing.assert_array_equal(halved.metrics["eval_return"], whole.metrics["eval_return"])
+
+
 def test_sweep_refuses_static_settings_and_bad_values():
     job = tiny_job("dqn")
     with pytest.raises(ValueError, match="num_envs of dqn is static"):
