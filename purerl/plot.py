@@ -15,8 +15,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from purerl import stats
-
 
 class Curve(NamedTuple):
     label: str  # algo / env, from summary.json (else the dir name)
@@ -63,6 +61,8 @@ def load(path: str | Path) -> Curve:
 
 def draw(ax, curves: Sequence[Curve], *, logx: bool = False) -> None:
     """Draws each curve's mean return with its shaded 95% bootstrap interval on `ax`."""
+    from purerl import stats  # scipy: imported when drawing, not by every `purerl` command
+
     for curve in curves:
         mean = curve.returns.mean(axis=0)
         (line,) = ax.plot(curve.env_steps, mean, label=f"{curve.label} ({len(curve.returns)} seeds)")
