@@ -198,19 +198,21 @@ def sweep(
     limit = device_memory() if memory_limit is None else memory_limit
 
     # Runs flattened, padded with copies of run 0 to whole chunks.
-    names = sorted({name for point in points for name in point})
+    swept = {name: np.asarray(getattr(hparams, name)) for point in points for name in point}  # [points]
+    seed_values = np.asarray(seeds, np.uint32)
     shared = jax.tree.map(lambda x: _global(x, mesh, WHOLE), job.hparams)
 
     def inputs(c, chunk):
         index = np.arange(c * chunk, (c + 1) * chunk)
         index[index >= runs] = 0
-        values = {k: _global(np.asarray(getattr(hparams, k))[index // num_seeds], mesh) for k in names}
-        return _global(np.asarray(seeds, np.uint32)[index % num_seeds], mesh), values, shared
+        values = {k: _global(v[index // num_seeds], mesh) for k, v in swept.items()}
+        return _global(seed_values[index % num_seeds], mesh), values, shared
 
     begin = time.perf_counter()
+    jitted = compile_sweep(job, mesh)
     while True:
         chunk = -(-chunk // mesh.size) * mesh.size
-        program = compile_sweep(job, mesh).lower(*inputs(0, chunk)).compile()
+        program = jitted.lower(*inputs(0, chunk)).compile()
         if chunk_size is not None or chunk == mesh.size or _memory(program) <= limit:
             break
         chunk = -(-chunk // 2)
