@@ -77,17 +77,24 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def metrics_csv(result) -> str:
-    import io
+def metric_columns(names) -> list[str]:
+    """The metrics' column order in metrics.csv: the evaluation return first, then by name."""
+    return ["eval_return", *sorted(n for n in names if n != "eval_return")]
 
-    names = ["eval_return", *sorted(k for k in result.metrics if k != "eval_return")]
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["env_steps", "seed", *names])
-    for i, seed in enumerate(result.seeds):
-        for t, steps in enumerate(result.env_steps):
-            writer.writerow([int(steps), seed, *(f"{float(result.metrics[n][i, t]):.6g}" for n in names)])
-    return buf.getvalue()
+
+def metric_rows(metrics: dict, seeds: list[int], env_steps: int, t: int, columns: list[str]) -> list[str]:
+    """metrics.csv's rows of evaluation `t`, one per seed (metrics: name -> [seeds, evals])."""
+    return [",".join([str(env_steps), str(seed), *(f"{float(metrics[n][i, t]):.6g}" for n in columns)])
+            for i, seed in enumerate(seeds)]
+
+
+def metrics_csv(result) -> str:
+    """A whole run's metrics.csv, as `purerl train` writes it."""
+    columns = metric_columns(result.metrics)
+    lines = [",".join(["env_steps", "seed", *columns])]
+    for t, steps in enumerate(result.env_steps):
+        lines += metric_rows(result.metrics, result.seeds, int(steps), t, columns)
+    return "\n".join(lines) + "\n"
 
 
 def as_python(value):
@@ -96,6 +103,18 @@ def as_python(value):
 
     value = np.asarray(value)
     return value.tolist() if value.dtype.kind in "iub" else float(str(value))
+
+
+def provenance(argv: list[str]) -> dict:
+    """Where and how a result was made: platform, processes, versions and the exact command."""
+    import jax
+
+    return {
+        "device": str(jax.devices()[0].platform),
+        "processes": jax.process_count(),
+        "versions": versions(),
+        "command": ["purerl", *argv],
+    }
 
 
 def job_record(job) -> dict:
@@ -111,7 +130,6 @@ def job_record(job) -> dict:
 
 
 def summary(job, result, argv: list[str]) -> dict:
-    import jax
 
     from purerl import registry
 
@@ -130,10 +148,7 @@ def summary(job, result, argv: list[str]) -> dict:
         "wall_s": result.wall_s,
         "compile_s": result.compile_s,
         "env_steps_per_s": total * len(result.seeds) / result.wall_s,
-        "device": str(jax.devices()[0].platform),
-        "processes": jax.process_count(),
-        "versions": versions(),
-        "command": ["purerl", *argv],
+        **provenance(argv),
     }
 
 
@@ -163,17 +178,15 @@ def run_config(job, seeds: list[int], argv: list[str], checkpoint_every: int | N
     """What config.json records at the start of a run: all `--resume` needs to rebuild and continue it."""
     from importlib import metadata
 
-    import jax
-
+    record = provenance(argv)
     return {
-        "command": ["purerl", *argv],
         **job_record(job),
         "seeds": seeds,
         "total_env_steps": job.trainer.total_steps,
         "periods_per_chunk": 1,
         "checkpoint_every": checkpoint_every,
-        "device": str(jax.devices()[0].platform),
-        "versions": versions() | {"orbax-checkpoint": metadata.version("orbax-checkpoint")},
+        **record,
+        "versions": record["versions"] | {"orbax-checkpoint": metadata.version("orbax-checkpoint")},
     }
 
 
@@ -220,7 +233,7 @@ class MetricsLog:
 
     def __init__(self, path: Path, names: list[str], seeds: list[int], steps_per_period: int, resume: bool):
         self.path, self.seeds, self.steps_per_period = path, seeds, steps_per_period
-        self.names = ["eval_return", *sorted(n for n in names if n != "eval_return")]
+        self.names = metric_columns(names)
         self.lines = [",".join(["env_steps", "seed", *self.names])]
         if resume and path.is_file():
             lines = path.read_text().splitlines()
@@ -234,9 +247,7 @@ class MetricsLog:
         return (len(self.lines) - 1) // len(self.seeds)
 
     def rows(self, metrics: dict, t: int) -> list[str]:
-        steps = self.steps_per_period * (t + 1)
-        return [",".join([str(steps), str(seed), *(f"{float(metrics[n][i, t]):.6g}" for n in self.names)])
-                for i, seed in enumerate(self.seeds)]
+        return metric_rows(metrics, self.seeds, self.steps_per_period * (t + 1), t, self.names)
 
     def update(self, metrics: dict, period: int, first: int) -> range:
         """Adds the rows of periods [first, period) not yet in the file; returns the periods added."""
@@ -253,6 +264,24 @@ class MetricsLog:
         return added
 
 
+def prepare_from_args(args, settings: dict):
+    """The job and the seeds that the job flags of `train` and `sweep` ask for (see `add_job_flags`)."""
+    from purerl.run import prepare
+
+    if args.seeds <= 0:
+        raise ValueError(f"--seeds must be positive, got {args.seeds}")
+    job = prepare(
+        args.algo,
+        args.env,
+        parse_pairs(args.env_kwargs, "--env-kwargs"),
+        total_steps=args.total_steps,
+        settings=settings,
+        bins=parse_bins(args.discretize),
+        bounds=parse_bounds(args.bounds),
+    )
+    return job, list(range(args.seed, args.seed + args.seeds))
+
+
 def cmd_train(args, argv) -> int:
     import shutil
 
@@ -260,7 +289,7 @@ def cmd_train(args, argv) -> int:
     from tqdm import tqdm
 
     from purerl import checkpoint
-    from purerl.run import prepare, progress_shapes, train_chunked
+    from purerl.run import progress_shapes, train_chunked
 
     config, lead = None, jax.process_index() == 0  # only the first process writes and prints
     if jax.process_count() > 1 and (args.resume is not None or args.checkpoint_every is not None):
@@ -270,8 +299,6 @@ def cmd_train(args, argv) -> int:
         args, argv, config = resumed_args(args)
     elif args.algo is None:
         raise ValueError("train needs an algorithm (see `purerl list`), or --resume DIR")
-    if args.seeds <= 0:
-        raise ValueError(f"--seeds must be positive, got {args.seeds}")
     if args.checkpoint_every is not None and args.checkpoint_every <= 0:
         raise ValueError(f"--checkpoint-every must be positive, got {args.checkpoint_every}")
     if args.tensorboard:
@@ -279,17 +306,9 @@ def cmd_train(args, argv) -> int:
             from tensorboardX import SummaryWriter
         except ImportError:
             raise ValueError("--tensorboard needs tensorboardX: pip install tensorboardX") from None
-    job = prepare(
-        args.algo,
-        args.env,
-        parse_pairs(args.env_kwargs, "--env-kwargs"),
-        total_steps=args.total_steps,
-        settings=with_devices(args.algo, args.devices, parse_pairs(args.set, "--set")),
-        bins=parse_bins(args.discretize),
-        bounds=parse_bounds(args.bounds),
-    )
+    settings = with_devices(args.algo, args.devices, parse_pairs(args.set, "--set"))
+    job, seeds = prepare_from_args(args, settings)
     out = Path(args.out) if args.out else default_out(job.algo, job.env.id)
-    seeds = list(range(args.seed, args.seed + args.seeds))
     fresh = run_config(job, seeds, argv, args.checkpoint_every)
     shapes, start = progress_shapes(job, seeds), None
     if config is not None:
@@ -440,7 +459,7 @@ def sweep_tables(job, result) -> tuple[str, str]:
     import numpy as np
 
     hparams = {k: np.asarray(v) for k, v in result.hparams._asdict().items()}
-    names = ["eval_return", *sorted(k for k in result.metrics if k != "eval_return")]
+    names = metric_columns(result.metrics)
     runs, curves = io.StringIO(), io.StringIO()
     run_rows, curve_rows = csv.writer(runs), csv.writer(curves)
     run_rows.writerow(["point", *hparams, "seed", "final_return", "best_return", "env_steps"])
@@ -458,7 +477,6 @@ def sweep_tables(job, result) -> tuple[str, str]:
 
 
 def sweep_summary(job, result, swept: dict, argv: list[str]) -> dict:
-    import jax
 
     final = result.final_return
     means = final.mean(axis=1)
@@ -485,21 +503,15 @@ def sweep_summary(job, result, swept: dict, argv: list[str]) -> dict:
         "env_steps_per_s": job.trainer.total_steps * runs / result.wall_s,
         "devices": result.devices,
         "chunk_size": result.chunk_size,
-        "processes": jax.process_count(),
-        "device": str(jax.devices()[0].platform),
-        "versions": versions(),
-        "command": ["purerl", *argv],
+        **provenance(argv),
     }
 
 
 def cmd_sweep(args, argv) -> int:
     import jax
 
-    from purerl.run import prepare
     from purerl.sweep import grid, random_points, sweep
 
-    if args.seeds <= 0:
-        raise ValueError(f"--seeds must be positive, got {args.seeds}")
     axes, ranges = parse_grid(args.grid), parse_ranges(args.random)
     if bool(axes) == bool(ranges):
         raise ValueError("give the points either as --grid name=v1,... or as --random name=lo:hi --points P")
@@ -508,22 +520,13 @@ def cmd_sweep(args, argv) -> int:
     settings = parse_pairs(args.set, "--set")
     for name in set(settings) & (set(axes) | set(ranges)):
         raise ValueError(f"{name} is both set and swept")
-    job = prepare(
-        args.algo,
-        args.env,
-        parse_pairs(args.env_kwargs, "--env-kwargs"),
-        total_steps=args.total_steps,
-        settings=settings,
-        bins=parse_bins(args.discretize),
-        bounds=parse_bounds(args.bounds),
-    )
+    job, seeds = prepare_from_args(args, settings)
     points = grid(axes) if axes else random_points(ranges, args.points, args.sweep_seed)
     swept = {"grid": axes} if axes else {"random": {k: list(v) for k, v in ranges.items()},
                                           "points": args.points, "sweep_seed": args.sweep_seed}
     out = Path(args.out) if args.out else default_out(f"sweep-{job.algo}", job.env.id)
     check_out_dir(out, args.overwrite)
 
-    seeds = list(range(args.seed, args.seed + args.seeds))
     lead = jax.process_index() == 0
     if lead:
         print(f"sweeping {job.algo} on {job.env.id}: {len(points)} points x {len(seeds)} seeds x "
@@ -573,7 +576,21 @@ def add_process_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--process-id", type=int, metavar="I", help="multi-process: this process's index")
 
 
-ALGO_HELP = "algorithm name (`purerl list` shows them all)"
+def add_job_flags(parser: argparse.ArgumentParser, *, per: str, seeds_help: str, set_help: str,
+                  out_default: str, algo_nargs: str | None = None) -> None:
+    """The flags `prepare_from_args` reads, and the results dir: shared by `train` and `sweep`."""
+    parser.add_argument("algo", nargs=algo_nargs, help="algorithm name (`purerl list` shows them all)")
+    parser.add_argument("--env", help="gymnax env id (default: the algorithm's reference env)")
+    parser.add_argument("--env-kwargs", nargs="*", metavar="K=V", help="env constructor arguments")
+    parser.add_argument("--total-steps", type=int,
+                        help=f"env steps per {per} (default: the algorithm's budget)")
+    parser.add_argument("--seeds", type=int, default=1, help=f"{seeds_help} (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--set", nargs="*", metavar="NAME=VALUE", help=set_help)
+    parser.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
+    parser.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
+    parser.add_argument("--out", help=f"results dir (default {out_default})")
+    parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -581,20 +598,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     tr = sub.add_parser("train", help="train K seeds of an algorithm in one compiled call")
-    tr.add_argument("algo", nargs="?", help=ALGO_HELP)
-    tr.add_argument("--env", help="gymnax env id (default: the algorithm's reference env)")
-    tr.add_argument("--env-kwargs", nargs="*", metavar="K=V", help="env constructor arguments")
-    tr.add_argument("--total-steps", type=int, help="env steps per seed (default: the algorithm's budget)")
-    tr.add_argument("--seeds", type=int, default=1, help="number of seeds K (default 1)")
-    tr.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    tr.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="any setting (see `purerl list`)")
+    add_job_flags(tr, algo_nargs="?", per="seed", seeds_help="number of seeds K",
+                  set_help="any setting (see `purerl list`)", out_default="runs/ALGO-ENV-TIME")
     tr.add_argument("--devices", type=int, metavar="N",
                     help="devices to shard the actors over, each running num_envs of them "
                     "(algorithms with a devices setting, e.g. a3c; default: all devices of all processes)")
-    tr.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
-    tr.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
-    tr.add_argument("--out", help="results dir (default runs/ALGO-ENV-TIME)")
-    tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     tr.add_argument("--checkpoint-every", type=int, metavar="N",
                     help="save the whole training state every N evaluations and at the end (OUT/checkpoints)")
     tr.add_argument("--resume", metavar="DIR",
@@ -604,27 +612,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=cmd_train)
 
     sw = sub.add_parser("sweep", help="train every (hyperparameter point x seed) as one compiled program")
-    sw.add_argument("algo", help=ALGO_HELP)
-    sw.add_argument("--env", help="gymnax env id (default: the algorithm's reference env)")
-    sw.add_argument("--env-kwargs", nargs="*", metavar="K=V", help="env constructor arguments")
-    sw.add_argument("--total-steps", type=int, help="env steps per run (default: the algorithm's budget)")
+    add_job_flags(sw, per="run", seeds_help="seeds per point", set_help="settings fixed for every point",
+                  out_default="runs/sweep-ALGO-ENV-TIME")
     sw.add_argument("--grid", nargs="+", action="extend", metavar="NAME=V1,V2",
                     help="a sweepable setting and its values; several --grid give their product")
     sw.add_argument("--random", nargs="+", action="extend", metavar="NAME=LO:HI[:log]",
                     help="a sweepable setting drawn uniformly (log-uniformly with :log) in [LO, HI]")
     sw.add_argument("--points", type=int, help="points drawn for --random")
     sw.add_argument("--sweep-seed", type=int, default=0, help="seed of the --random draw (default 0)")
-    sw.add_argument("--seeds", type=int, default=1, help="seeds per point (default 1)")
-    sw.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    sw.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="settings fixed for every point")
-    sw.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
-    sw.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
     sw.add_argument("--chunk-size", type=int, metavar="N",
                     help="runs per compiled call (default: as many as fit in memory)")
     sw.add_argument("--devices", type=int, metavar="N", help="devices to split the runs over (default: all)")
     add_process_flags(sw)
-    sw.add_argument("--out", help="results dir (default runs/sweep-ALGO-ENV-TIME)")
-    sw.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     sw.set_defaults(func=cmd_sweep)
 
     ls = sub.add_parser("list", help="list algorithms and their settings")
