@@ -20,8 +20,13 @@ import jax
 import jax.numpy as jnp
 
 from purerl.envs import Env, evaluate
+from purerl.settings import POSITIVE
 
 Array = jax.Array
+
+# The driver's own settings, static (they set loop lengths and shapes), taken by every algorithm.
+SETTINGS = {"num_evals": 20, "eval_episodes": 128}
+RANGES = {"num_evals": POSITIVE, "eval_episodes": POSITIVE}
 
 
 class Algorithm(NamedTuple):

@@ -1,130 +1,100 @@
-"""The algorithms by name, with their settings, defaults and requirements.
+"""The algorithms by name. Each module declares its own settings (`settings.Definition`); this
+module only collects them and checks values against what they declare.
 
-Settings are read off the code, never listed twice: traced settings are the
-fields of an algorithm's `HParams`, static settings the keyword-only arguments
-of its factory (and the driver's).
+Adding an algorithm: write `purerl/algos/NAME.py` ending in a `DEFINITION`, and add one line to
+`ALGORITHMS` below.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
+from purerl import driver
 from purerl.algos import a3c, ddpg, dqn, reinforce, tabular
+from purerl.settings import Definition
 
-
-class AlgoSpec(NamedTuple):
-    make: Callable[..., Any]  # make(env, *, total_steps, **static) -> Algorithm
-    hparams: type  # NamedTuple of traced settings with defaults
-    default_env: str  # reference env
-    default_total_steps: int  # TARGETS.md budget on the reference env
-    obs: str  # "discrete" or "any"
-    actions: str  # "discrete", "continuous" or "any"
-    evaluation: str  # what the reported return measures
-    summary: str
-
-
-ALGORITHMS: dict[str, AlgoSpec] = {
-    "q_learning": AlgoSpec(
-        tabular.make_q_learning, tabular.HParams, "FrozenLake-misc", 1_000_000,
-        "discrete", "discrete", "greedy", "tabular Q-learning (Watkins 1989)",
-    ),
-    "sarsa": AlgoSpec(
-        tabular.make_sarsa, tabular.HParams, "FrozenLake-misc", 1_000_000,
-        "discrete", "discrete", "greedy", "tabular SARSA (Rummery & Niranjan 1994)",
-    ),
-    "dqn": AlgoSpec(
-        dqn.make_dqn, dqn.HParams, "CartPole-v1", 500_000,
-        "any", "discrete", "greedy", "deep Q-network with replay and a target network (Mnih et al. 2015)",
-    ),
-    "reinforce": AlgoSpec(
-        reinforce.make_reinforce, reinforce.HParams, "CartPole-v1", 2_000_000,
-        "any", "discrete", "sampled", "REINFORCE with a learned baseline (Williams 1992)",
-    ),
-    "a3c": AlgoSpec(
-        a3c.make_a3c, a3c.HParams, "CartPole-v1", 500_000,
-        "any", "any", "sampled", "synchronous advantage actor-critic over devices (Mnih et al. 2016)",
-    ),
-    "ddpg": AlgoSpec(
-        ddpg.make_ddpg, ddpg.HParams, "Pendulum-v1", 20_000,
-        "any", "continuous", "deterministic", "deep deterministic policy gradient (Lillicrap et al. 2016)",
-    ),
+ALGORITHMS: dict[str, Definition] = {
+    "q_learning": tabular.Q_LEARNING,
+    "sarsa": tabular.SARSA,
+    "dqn": dqn.DEFINITION,
+    "reinforce": reinforce.DEFINITION,
+    "a3c": a3c.DEFINITION,
+    "ddpg": ddpg.DEFINITION,
 }
 
-# Driver settings every algorithm takes (static: they set loop lengths and shapes).
-DRIVER_SETTINGS = {"num_evals": 20, "eval_episodes": 128}
 
-# Settings whose value must lie in a closed interval, by name.
-_BOUNDS = {
-    "gamma": (0.0, 1.0),
-    "epsilon_start": (0.0, 1.0),
-    "epsilon_end": (0.0, 1.0),
-    "epsilon_decay": (0.0, 1.0),
-    "tau": (0.0, 1.0),
-    "gae_lambda": (0.0, 1.0),
-}
-_POSITIVE = (
-    "num_envs", "num_evals", "eval_episodes", "batch_size", "buffer_size", "rollout_len", "devices",
-    "target_period", "train_freq",
-)
+def definition(name: str) -> Definition:
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}")
+    return ALGORITHMS[name]
 
 
 def static_settings(name: str) -> dict[str, Any]:
-    """The algorithm's static settings with defaults (factory keyword arguments)."""
-    params = inspect.signature(ALGORITHMS[name].make).parameters.values()
-    factory = {
-        p.name: p.default
-        for p in params
-        if p.kind is p.KEYWORD_ONLY and p.name != "total_steps"
-    }
-    return {**factory, **DRIVER_SETTINGS}
+    """The algorithm's static settings with defaults: its factory's keyword arguments, then the driver's."""
+    params = inspect.signature(definition(name).make).parameters.values()
+    factory = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY and p.name != "total_steps"}
+    return {**factory, **driver.SETTINGS}
 
 
 def traced_settings(name: str) -> dict[str, Any]:
     """The algorithm's traced (sweepable) settings with defaults."""
-    return dict(ALGORITHMS[name].hparams._field_defaults)
+    return dict(definition(name).hparams._field_defaults)
 
 
-def check_value(name: str, value: Any) -> None:
-    """Raises ValueError if a setting's value is out of its range."""
-    if name in _BOUNDS:
-        lo, hi = _BOUNDS[name]
-        if not isinstance(value, (int, float)) or not lo <= value <= hi:
-            raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-        return
-    must_be_positive = name.endswith("lr") or name in _POSITIVE
-    if must_be_positive and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise ValueError(f"{name} must be positive, got {value!r}")
+def defaults(name: str) -> dict[str, Any]:
+    """Every setting of the algorithm with its default, traced first."""
+    return {**traced_settings(name), **static_settings(name)}
 
 
-def split_settings(name: str, settings: dict[str, Any]) -> tuple[dict, dict]:
-    """Splits user settings into (static, traced), checking names, types and ranges."""
-    if name not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {name!r}; choose from {', '.join(ALGORITHMS)}")
-    static_defaults, traced_defaults = static_settings(name), traced_settings(name)
-    static, traced = {}, {}
-    for key, value in settings.items():
-        if key in traced_defaults:
-            default = traced_defaults[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{name} setting {key} takes a number, got {value!r}")
-            if isinstance(default, int) and not float(value).is_integer():
-                raise ValueError(f"{name} setting {key} takes an integer, got {value!r}")
-            traced[key] = value
-        elif key in static_defaults:
-            default = static_defaults[key]
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise ValueError(f"{name} setting {key} takes true or false, got {value!r}")
-            if isinstance(default, int) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, int)
-            ):
-                raise ValueError(f"{name} setting {key} takes an integer, got {value!r}")
-            static[key] = value
-        else:
-            known = ", ".join([*traced_defaults, *static_defaults])
-            raise ValueError(f"unknown setting {key!r} for {name}; its settings are: {known}")
-        check_value(key, value)
-    for key, default in traced_defaults.items():
-        check_value(key, traced.get(key, default))
-    return static, traced
+def ranges(name: str) -> dict[str, Any]:
+    """Every setting's declared range (the driver's included)."""
+    return {**definition(name).ranges, **driver.RANGES}
+
+
+def check_types(name: str, key: str, value: Any, default: Any) -> None:
+    """Raises ValueError unless `value` has the type of the setting's default."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} setting {key} takes true or false, got {value!r}")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} setting {key} takes an integer, got {value!r}")
+        if not float(value).is_integer():
+            raise ValueError(f"{name} setting {key} takes an integer, got {value!r}")
+    elif isinstance(default, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ValueError(f"{name} setting {key} takes a number, got {value!r}")
+
+
+def resolve(name: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every setting of the algorithm: the defaults, overridden by `settings`, each checked against
+    its declared type and range. Integer settings given as integral floats (1e6) become ints.
+
+    Raises:
+      ValueError: an unknown algorithm or setting, or a value of the wrong type or out of range.
+    """
+    known, bounds = defaults(name), ranges(name)
+    resolved = dict(known)
+    for key, value in (settings or {}).items():
+        if key not in known:
+            raise ValueError(f"unknown setting {key!r} for {name}; its settings are: {', '.join(known)}")
+        default = known[key]
+        check_types(name, key, value, default)
+        if isinstance(default, int) and not isinstance(default, bool):
+            value = int(value)
+        elif isinstance(default, float):
+            value = float(value)
+        elif isinstance(default, (tuple, list)) and isinstance(value, list):
+            value = tuple(value)
+        resolved[key] = value
+    for key, value in resolved.items():
+        if key in bounds:
+            bounds[key].check(key, value)
+    return resolved
+
+
+def split(name: str, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Resolved settings as (static, traced)."""
+    traced = traced_settings(name)
+    return ({k: v for k, v in settings.items() if k not in traced},
+            {k: v for k, v in settings.items() if k in traced})

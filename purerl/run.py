@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purerl import registry
+from purerl.driver import SETTINGS as DRIVER_SETTINGS
 from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
 from purerl.envs import Env, make_env
 
@@ -57,8 +58,7 @@ def prepare(
     if algo not in registry.ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(registry.ALGORITHMS)}")
     spec = registry.ALGORITHMS[algo]
-    static, traced = registry.split_settings(algo, dict(settings or {}))
-    static = {**registry.static_settings(algo), **static}
+    static, traced = registry.split(algo, registry.resolve(algo, settings))
     total_steps = spec.default_total_steps if total_steps is None else total_steps
     if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
         raise ValueError(f"total steps must be a positive integer, got {total_steps!r}")
@@ -77,8 +77,8 @@ def prepare(
     if spec.actions == "continuous" and env.discrete_actions:
         raise ValueError(f"{algo} needs a continuous (Box) action space; {env_id} has a discrete one")
 
-    driver = {k: static[k] for k in registry.DRIVER_SETTINGS}
-    factory = {k: v for k, v in static.items() if k not in registry.DRIVER_SETTINGS}
+    driver = {k: static[k] for k in DRIVER_SETTINGS}
+    factory = {k: v for k, v in static.items() if k not in DRIVER_SETTINGS}
     algorithm = spec.make(env, total_steps=total_steps, **factory)
     trainer = make_trainer(algorithm, env, total_steps=total_steps, **driver)
     discretize = None if bins is None else {"bins": list(bins), "bounds": bounds}

@@ -82,14 +82,18 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> Any:
     base = job.hparams._asdict()
     stacked = []
     for point in points:
-        static, traced = registry.split_settings(job.algo, dict(point))
+        unknown = [k for k in point if k not in registry.defaults(job.algo)]
+        if unknown:
+            registry.resolve(job.algo, {unknown[0]: None})  # raises: names the unknown setting
+        static = [k for k in point if k not in registry.traced_settings(job.algo)]
         if static:
             names = ", ".join(static)
             raise ValueError(
                 f"{names} of {job.algo} is static (it sets a shape or a loop length) and cannot be swept "
                 "in one program; sweep traced settings only (see `purerl list`) or run one sweep per value"
             )
-        stacked.append(to_hparams(type(job.hparams), {**base, **traced}))
+        values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | dict(point))
+        stacked.append(to_hparams(type(job.hparams), registry.split(job.algo, values)[1]))
     return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked)
 
 

@@ -37,11 +37,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, parallel
+from purerl import losses, parallel, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env
 from purerl.networks import MLP
 from purerl.returns import gae
+from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
 _LOG_2PI_E = float(np.log(2 * np.pi * np.e))
@@ -212,3 +213,22 @@ def make_a3c(
 
     return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
                      steps_per_update=actors_total * rollout_len)
+
+
+DEFINITION = settings.Definition(
+    make=make_a3c,
+    hparams=HParams,
+    ranges={
+        "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "value_coef": NON_NEGATIVE,
+        "entropy_coef": NON_NEGATIVE, "max_grad_norm": POSITIVE, "reward_scale": POSITIVE,
+        "init_log_std": Range(-20.0, 2.0), "num_envs": POSITIVE, "rollout_len": POSITIVE,
+        "devices": POSITIVE, "hidden": SIZES, "activation": one_of("tanh", "relu"),
+        "state_dependent_std": FLAG,
+    },
+    obs="any",
+    actions="any",
+    default_env="CartPole-v1",
+    default_total_steps=500_000,
+    evaluation="sampled",
+    summary="synchronous advantage actor-critic over devices (Mnih et al. 2016)",
+)

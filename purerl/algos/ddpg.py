@@ -27,10 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, replay
+from purerl import losses, replay, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env
 from purerl.networks import MLP
+from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
 
@@ -199,3 +200,20 @@ def make_ddpg(
 
     return Algorithm(init, update, act, steps_per_update=num_envs)
 
+
+DEFINITION = settings.Definition(
+    make=make_ddpg,
+    hparams=HParams,
+    ranges={
+        "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
+        "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
+        "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES,
+        "noise": one_of("gaussian", "ou"),
+    },
+    obs="any",
+    actions="continuous",
+    default_env="Pendulum-v1",
+    default_total_steps=20_000,
+    evaluation="deterministic",
+    summary="deep deterministic policy gradient (Lillicrap et al. 2016)",
+)

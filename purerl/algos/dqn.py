@@ -24,11 +24,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, replay
+from purerl import losses, replay, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env, Transition
 from purerl.networks import MLP
 from purerl.policies import epsilon_greedy, greedy, linear_schedule
+from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
 
@@ -195,3 +196,22 @@ def make_dqn(
         return greedy(key, q_values(state.params, obs))
 
     return Algorithm(init, update, act, steps_per_update=num_envs * train_freq)
+
+
+DEFINITION = settings.Definition(
+    make=make_dqn,
+    hparams=HParams,
+    ranges={
+        "lr": POSITIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "epsilon_decay": UNIT,
+        "tau": Range(0.0, 1.0, low_open=True), "target_period": POSITIVE, "learning_starts": NON_NEGATIVE,
+        "max_grad_norm": POSITIVE, "huber_delta": POSITIVE, "num_envs": POSITIVE, "train_freq": POSITIVE,
+        "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES, "double": FLAG,
+        "loss": one_of("mse", "huber"),
+    },
+    obs="any",
+    actions="discrete",
+    default_env="CartPole-v1",
+    default_total_steps=500_000,
+    evaluation="greedy",
+    summary="deep Q-network with replay and a target network (Mnih et al. 2015)",
+)

@@ -27,11 +27,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses
+from purerl import losses, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env
 from purerl.networks import MLP, Table
 from purerl.returns import discounted_returns
+from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, one_of
 
 Array = jax.Array
 
@@ -183,3 +184,19 @@ def make_reinforce(
         return jax.random.categorical(key, policy.apply(state.policy_params, obs))
 
     return Algorithm(init, update, act, steps_per_update=num_envs * horizon)
+
+
+DEFINITION = settings.Definition(
+    make=make_reinforce,
+    hparams=HParams,
+    ranges={
+        "lr": POSITIVE, "value_lr": POSITIVE, "gamma": UNIT, "entropy_coef": NON_NEGATIVE,
+        "num_envs": POSITIVE, "hidden": SIZES, "activation": one_of("tanh", "relu"),
+    },
+    obs="any",
+    actions="discrete",
+    default_env="CartPole-v1",
+    default_total_steps=2_000_000,
+    evaluation="sampled",
+    summary="REINFORCE with a learned baseline (Williams 1992)",
+)

@@ -17,9 +17,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from purerl import settings
 from purerl.driver import Algorithm
 from purerl.envs import Env
 from purerl.policies import epsilon_greedy, greedy, linear_schedule
+from purerl.settings import NON_NEGATIVE, POSITIVE, UNIT
 
 Array = jax.Array
 
@@ -121,3 +123,19 @@ def make_q_learning(env: Env, *, total_steps: int, num_envs: int = 16) -> Algori
 def make_sarsa(env: Env, *, total_steps: int, num_envs: int = 16) -> Algorithm:
     """SARSA (Rummery & Niranjan 1994); see `make_tabular`."""
     return make_tabular(env, rule="sarsa", total_steps=total_steps, num_envs=num_envs)
+
+
+_RANGES = {
+    "lr": POSITIVE, "lr_end": NON_NEGATIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT,
+    "epsilon_decay": UNIT, "num_envs": POSITIVE,
+}
+Q_LEARNING = settings.Definition(
+    make=make_q_learning, hparams=HParams, ranges=_RANGES, obs="discrete", actions="discrete",
+    default_env="FrozenLake-misc", default_total_steps=1_000_000, evaluation="greedy",
+    summary="tabular Q-learning (Watkins 1989)",
+)
+SARSA = settings.Definition(
+    make=make_sarsa, hparams=HParams, ranges=_RANGES, obs="discrete", actions="discrete",
+    default_env="FrozenLake-misc", default_total_steps=1_000_000, evaluation="greedy",
+    summary="tabular SARSA (Rummery & Niranjan 1994)",
+)

@@ -1,0 +1,107 @@
+"""What an algorithm declares about itself: its settings' ranges, its requirements, its defaults.
+
+Each algorithm module ends with one `Definition`:
+
+    DEFINITION = settings.Definition(
+        make=make_dqn,             # make(env, *, total_steps, **static) -> Algorithm
+        hparams=HParams,           # NamedTuple of the traced (sweepable) settings and their defaults
+        ranges={"lr": POSITIVE, "gamma": UNIT, "num_envs": POSITIVE, "loss": one_of("mse", "huber"), ...},
+        obs="any", actions="discrete", ...)
+
+Static settings are the keyword-only arguments of `make` (they set shapes or loop lengths);
+traced ones are the fields of `HParams`. `ranges` names every one of both. The registry only
+collects definitions, and checks each value against its range before anything is built.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class Range(NamedTuple):
+    """A closed (or, where flagged, open) interval of numbers."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def check(self, name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"{name} takes a number, got {value!r}")
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        if not (above and below):
+            raise ValueError(f"{name} must be {self.describe()}, got {value!r}")
+
+    def describe(self) -> str:
+        if (self.low, self.low_open, self.high) == (0, True, math.inf):
+            return "positive"
+        if (self.low, self.low_open, self.high) == (0, False, math.inf):
+            return "non-negative"
+        return f"in {'(' if self.low_open else '['}{self.low}, {self.high}{')' if self.high_open else ']'}"
+
+
+class OneOf(NamedTuple):
+    """One of a few named choices."""
+
+    choices: tuple
+
+    def check(self, name: str, value: Any) -> None:
+        if value not in self.choices:
+            raise ValueError(f"{name} must be one of {', '.join(map(repr, self.choices))}, got {value!r}")
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(map(str, self.choices))
+
+
+class Sizes(NamedTuple):
+    """A non-empty list of positive integers (hidden layer sizes)."""
+
+    def check(self, name: str, value: Any) -> None:
+        ok = isinstance(value, (list, tuple)) and len(value) > 0 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        if not ok:
+            raise ValueError(f"{name} takes a non-empty list of positive integers, e.g. [64, 64], "
+                             f"got {value!r}")
+
+    def describe(self) -> str:
+        return "positive integers"
+
+
+class Flag(NamedTuple):
+    """true or false."""
+
+    def check(self, name: str, value: Any) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} takes true or false, got {value!r}")
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+POSITIVE = Range(0, math.inf, low_open=True)
+NON_NEGATIVE = Range(0, math.inf)
+UNIT = Range(0.0, 1.0)  # probabilities, discounts, fractions
+SIZES = Sizes()
+FLAG = Flag()
+
+
+def one_of(*choices) -> OneOf:
+    return OneOf(tuple(choices))
+
+
+class Definition(NamedTuple):
+    """An algorithm as the registry knows it."""
+
+    make: Callable[..., Any]  # make(env, *, total_steps, **static) -> driver.Algorithm
+    hparams: type  # NamedTuple of traced settings with defaults
+    ranges: dict[str, Any]  # every setting (static and traced) -> Range, OneOf, Sizes or Flag
+    obs: str  # observations it takes: "discrete" (tabular) or "any"
+    actions: str  # "discrete", "continuous" or "any"
+    default_env: str  # reference env
+    default_total_steps: int  # TARGETS.md budget on the reference env
+    evaluation: str  # the policy the reported return measures: greedy, sampled or deterministic
+    summary: str  # one line for `purerl list`
