@@ -1,7 +1,8 @@
 """The README's results table and learning curves, from one command.
 
-Trains every algorithm on its reference env(s), all seeds of a run in one compiled call, writes
-a results dir per run (the same summary.json and metrics.csv as `purerl train`), prints a
+Trains every algorithm on its reference env(s), all seeds of a run in one compiled program, into
+a results dir per run through `purerl.experiment.train`, the same path as `purerl train` (so
+`purerl train --config OUT/NAME/config.json` repeats a row's per-seed numbers bit for bit), prints a
 markdown table of the final return across seeds (mean, 95% bootstrap interval of the mean, IQM)
 and writes it to OUT/table.md, then draws the learning curves, one panel per env.
 
@@ -23,9 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from purerl import plot, registry, stats
-from purerl.cli import metrics_csv, parse_pairs, summary, with_devices, write_atomic
-from purerl.run import prepare, train
+from purerl import experiment, plot, records, registry, stats
+from purerl.spec import JobSpec
 
 CARTPOLE_BINS = [3, 3, 8, 12]  # x, x_dot, theta, theta_dot
 CARTPOLE_BOUNDS = [[-2.4, 2.4], [-3.0, 3.0], [-0.2095, 0.2095], [-3.5, 3.5]]
@@ -59,45 +59,27 @@ RUNS = [
 ]
 
 
-def train_argv(run: Run, total_steps: int, settings: dict, seeds: list[int], out: Path) -> list[str]:
-    """The `purerl train` arguments that repeat this run on its own."""
-    argv = ["train", run.algo, "--env", run.env, "--total-steps", str(total_steps),
-            "--seeds", str(len(seeds)), "--seed", str(seeds[0])]
-    if run.env_kwargs:
-        argv += ["--env-kwargs", *(f"{k}={json.dumps(v)}" for k, v in run.env_kwargs.items())]
-    if settings:
-        argv += ["--set", *(f"{k}={json.dumps(v)}" for k, v in settings.items())]
-    if run.bins:
-        argv += ["--discretize", ",".join(map(str, run.bins))]
-        argv += ["--bounds=" + ",".join(f"{lo:g}:{hi:g}" for lo, hi in run.bounds)]
-    return [*argv, "--out", str(out)]
-
-
-def run_or_reuse(run: Run, out: Path, seeds: list[int], scale: float, common: dict, overwrite: bool,
-                 produced_by: str) -> dict:
-    """Trains one run into `out` and returns its summary, or reads back the same run done before."""
+def spec_of(run: Run, seeds: list[int], scale: float, common: dict) -> JobSpec:
+    """The job spec of a row at `scale` times its budget, with the `common` settings."""
     total_steps = max(1, round(run.total_steps * scale))
-    settings = with_devices(run.algo, None, {**run.settings, **common})
-    spec = {"total_steps": total_steps, "settings": settings, "seeds": seeds}
-    summary_path = out / "summary.json"
-    if summary_path.is_file() and not overwrite:
-        info = json.loads(summary_path.read_text())
-        if info.get("results_run") == spec:
+    return JobSpec.create(run.algo, run.env, run.env_kwargs, total_steps=total_steps,
+                          settings={**run.settings, **common}, seeds=seeds, bins=run.bins, bounds=run.bounds)
+
+
+def run_or_reuse(run: Run, out: Path, spec: JobSpec, overwrite: bool, command: list[str]) -> dict:
+    """Trains one row into `out` and returns its summary, or reads back the same run done before."""
+    info = records.read_summary(out) if out.is_dir() else None
+    if info is not None and not overwrite:
+        if records.read_config(out).spec == spec:
             print(f"{run.name}: reusing {out}", flush=True)
             return info
         raise ValueError(f"{out} holds a different run; pass --overwrite to retrain it")
-
-    job = prepare(run.algo, run.env, run.env_kwargs, total_steps=total_steps, settings=settings,
-                  bins=run.bins, bounds=run.bounds)
-    print(f"{run.name}: {len(seeds)} seeds x {job.trainer.total_steps:,} env steps ...", flush=True)
-    result = train(job, seeds)
-    info = summary(job, result, train_argv(run, total_steps, settings, seeds, out))
-    info |= {"results_run": spec, "produced_by": produced_by}
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "metrics.csv", metrics_csv(result))
-    write_atomic(summary_path, json.dumps(info, indent=2) + "\n")
-    print(f"{run.name}: final return {info['final_return']['mean']:.3f}; run {result.wall_s:.0f} s "
-          f"after a {result.compile_s:.0f} s compile", flush=True)
+    print(f"{run.name}: {spec.num_seeds} seeds x {spec.total_steps:,} env steps ...", flush=True)
+    experiment.train(spec, out, overwrite=True, command=command)
+    info = records.read_summary(out)
+    print(f"{run.name}: final return {info['final_return']['mean']:.3f}; run {info['wall_s']:.0f} s "
+          f"after a {info['compile_s']:.0f} s compile; repeat with purerl train --config "
+          f"{out / records.CONFIG}", flush=True)
     return info
 
 
@@ -141,6 +123,17 @@ def figure(rows: list[tuple[Run, dict]], dirs: dict[str, Path], out: Path) -> Pa
     return plot.save_panels(entries, out, ncols=2)
 
 
+def parse_setting(item: str) -> tuple[str, object]:
+    """name=value, the value parsed as JSON where it parses."""
+    name, sep, text = item.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--set takes name=value, got {item!r}")
+    try:
+        return name, json.loads(text)
+    except json.JSONDecodeError:
+        return name, text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,15 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     out = Path(args.out)
     seeds = list(range(args.seed, args.seed + args.seeds))
-    common = parse_pairs(args.set, "--set")
-    produced_by = " ".join(["python", "experiments/results.py", *(sys.argv[1:] if argv is None else argv)])
+    common = dict(parse_setting(item) for item in args.set or [])
+    command = ["python", "experiments/results.py", *(sys.argv[1:] if argv is None else argv)]
     runs = [r for r in RUNS if not args.only or r.name in args.only]
     dirs = {r.name: out / r.name for r in runs}
-    rows = [(r, run_or_reuse(r, dirs[r.name], seeds, args.scale, common, args.overwrite, produced_by))
+    rows = [(r, run_or_reuse(r, dirs[r.name], spec_of(r, seeds, args.scale, common), args.overwrite, command))
             for r in runs]
 
     text = table(rows)
-    write_atomic(out / "table.md", text)
+    records.write_atomic(out / "table.md", text)
     path = figure(rows, dirs, Path(args.figure) if args.figure else out / "curves.png")
     print()
     print(text)

@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Algorithm": "purerl.driver", "Trainer": "purerl.driver", "make_trainer": "purerl.driver",
     "to_hparams": "purerl.driver", "Env": "purerl.envs", "make_env": "purerl.envs", "Job": "purerl.run",
-    "Result": "purerl.run", "prepare": "purerl.run", "train": "purerl.run",
+    "Result": "purerl.run", "build": "purerl.run", "prepare": "purerl.run", "train": "purerl.run",
+    "JobSpec": "purerl.spec",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

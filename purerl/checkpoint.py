@@ -2,7 +2,7 @@
 
     manager = checkpoint.manager(out / "checkpoints")
     checkpoint.save(manager, progress)  # inside `train_chunked`'s on_chunk
-    start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job, seeds))
+    start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job))
 
 A checkpoint is one orbax step, numbered by the evaluation periods done: the
 state's leaves (typed PRNG keys as their raw key data), the metrics so far, and

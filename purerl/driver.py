@@ -4,7 +4,9 @@ An algorithm is a bundle of pure functions over an immutable state pytree
 (`Algorithm`). `make_trainer` turns it into a jittable
 `train(key, hparams) -> (run_state, metrics)`: `init`, then a `lax.scan` over
 evaluation periods, each a `lax.scan` of `update` followed by a greedy (or
-sampled, per algorithm) evaluation over many vmapped episodes.
+sampled, per algorithm) evaluation over many vmapped episodes. Each period
+also reports `diverged`: whether any float of the state or the metrics
+(parameters, losses) is non-finite or beyond `DIVERGED_ABOVE`.
 
 Static: everything that sets a shape or a loop length (the trainer's and the
 algorithm factory's arguments). Traced: the `hparams` pytree, so
@@ -77,6 +79,17 @@ def to_hparams(cls, values: dict | None = None):
     )
 
 
+DIVERGED_ABOVE = 1e30  # |x| beyond this (float32 overflows at 3.4e38) counts as diverged
+
+
+def diverged(*trees: Any) -> Array:
+    """True where any float in the trees is non-finite or beyond `DIVERGED_ABOVE` in magnitude."""
+    leaves = [x for x in jax.tree.leaves(trees) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    if not leaves:
+        return jnp.zeros((), bool)
+    return ~jnp.all(jnp.stack([jnp.all(jnp.abs(x) <= DIVERGED_ABOVE) for x in leaves]))
+
+
 def make_trainer(
     algo: Algorithm, env: Env, *, total_steps: int, num_evals: int = 20, eval_episodes: int = 128
 ) -> Trainer:
@@ -106,6 +119,7 @@ def make_trainer(
         metrics["eval_return"] = evaluate(
             env, lambda obs, k: algo.act(state, obs, k), key, eval_episodes
         )
+        metrics["diverged"] = diverged(state, metrics)
         return RunState(state, eval_key), metrics
 
     def train(key, hparams):

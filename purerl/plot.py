@@ -7,8 +7,6 @@ across seeds against env steps per seed, shaded with a 95% bootstrap interval of
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -23,40 +21,26 @@ class Curve(NamedTuple):
 
 
 def load(path: str | Path) -> Curve:
-    """Reads one results dir's metrics.csv (and summary.json for its label, if present).
+    """Reads one results dir (through `purerl.records`): its evaluation returns and a label.
 
     A sweep's dir (`purerl sweep`) gives the curve of its best point.
     """
+    from purerl import records
+
     path = Path(path)
-    if not path.is_dir():
-        raise ValueError(f"{path}: no such results dir")
-    metrics = path / "metrics.csv"
-    if not metrics.is_file():
-        raise ValueError(f"{path} has no metrics.csv: not a results dir written by `purerl train`")
-    with metrics.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or not {"env_steps", "seed", "eval_return"} <= set(rows[0]):
-        raise ValueError(f"{metrics} has no env_steps, seed and eval_return rows")
-    summary = path / "summary.json"
-    info = json.loads(summary.read_text()) if summary.is_file() else None
+    info = records.read_summary(path) if path.is_dir() else None
     label = path.name if info is None else f"{info['algo']} / {info['env']}"
-    if "point" in rows[0]:  # a sweep: its best point's curve
-        if info is None or "best" not in info:
+    point = None
+    if (path / records.SWEEP).is_file():
+        if info is None:
             raise ValueError(f"{path} is a sweep without its summary.json: no best point to draw")
         best = info["best"]
-        rows = [r for r in rows if int(r["point"]) == best["point"]]
-        swept = [name for name in info["points"][0] if name not in ("point", "final_return")]
+        point = best["point"]
+        swept = [name for name in info["points"][0] if name not in ("point", "final_return", "diverged")]
         values = ", ".join(f"{k}={best['hyperparams'][k]:.3g}" for k in swept)
         label += f", best of {len(info['points'])} points ({values})"
-    seeds = sorted({int(r["seed"]) for r in rows})
-    steps = sorted({int(r["env_steps"]) for r in rows})
-    if len(rows) != len(seeds) * len(steps):
-        raise ValueError(f"{metrics} is incomplete: {len(rows)} rows for {len(seeds)} seeds x "
-                         f"{len(steps)} evaluations")
-    returns = np.full((len(seeds), len(steps)), np.nan)
-    for r in rows:
-        returns[seeds.index(int(r["seed"])), steps.index(int(r["env_steps"]))] = float(r["eval_return"])
-    return Curve(label, np.asarray(steps), returns)
+    curves = records.read_metrics(path, point)
+    return Curve(label, curves.env_steps, curves.metrics["eval_return"])
 
 
 def draw(ax, curves: Sequence[Curve], *, logx: bool = False) -> None:

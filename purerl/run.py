@@ -1,10 +1,13 @@
-"""Prepare and run training jobs: the Python API behind the CLI.
+"""A spec built into a job, and the one compiled chunk program every training path runs.
 
-    job = prepare("q_learning", "FrozenLake-misc", total_steps=100_000)
-    result = train(job, seeds=range(8))
+    job = build(JobSpec.create("q_learning", "FrozenLake-misc", total_steps=100_000, seeds=range(8)))
+    result = train(job)
 
-`prepare` checks every input and raises ValueError naming the problem before
-anything is compiled; `train` runs all seeds as one jitted, vmapped program.
+`build` makes the env and the algorithm (raising ValueError naming the problem before anything
+is compiled). `train_chunked` runs a job as a host loop over compiled chunks of evaluation
+periods, the state donated into each; `train` is that loop without callbacks. `purerl train`,
+`experiment.train` and `experiments/results.py` all run it, so for the same spec their per-seed
+numbers are equal bit for bit.
 """
 
 from __future__ import annotations
@@ -22,17 +25,63 @@ from purerl import registry
 from purerl.driver import SETTINGS as DRIVER_SETTINGS
 from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
 from purerl.envs import Env, make_env
+from purerl.spec import JobSpec, _jsonable
+
+MAX_UPDATES = 2**31 - 1  # int32 update counters
 
 
 class Job(NamedTuple):
-    algo: str
+    spec: JobSpec
     env: Env
-    env_kwargs: dict
-    discretize: dict | None  # {"bins": [...], "bounds": [...]} or None
-    static: dict  # static settings, defaults filled in
+    static: dict  # static settings, as built (A3C's devices resolved)
     hparams: Any  # HParams of arrays
     algorithm: Algorithm
     trainer: Trainer
+
+    @property
+    def algo(self) -> str:
+        return self.spec.algo
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.spec.seeds)
+
+
+def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
+    """Makes the spec's env, algorithm and trainer (nothing is compiled yet).
+
+    An algorithm whose actors split over devices (`devices` setting, 0 = auto) gets as many
+    devices as divide its actors, at most `max_devices` (default: every device).
+
+    Raises:
+      ValueError: the env or its kwargs are unknown, or the algorithm cannot run on it.
+    """
+    definition = registry.definition(spec.algo)
+    bins = bounds = None
+    if spec.discretize is not None:
+        bins, bounds = spec.discretize["bins"], spec.discretize["bounds"]
+    env = make_env(spec.env, _jsonable(spec.env_kwargs), bins=bins, bounds=bounds)
+    if definition.obs == "discrete" and env.num_obs is None:
+        raise ValueError(
+            f"{spec.algo} is tabular and {spec.env} has a Box observation: discretise it "
+            "(--discretize BINS [--bounds LO:HI,...]; see `purerl train --help`)"
+        )
+    if definition.actions == "discrete" and not env.discrete_actions:
+        raise ValueError(f"{spec.algo} needs a discrete action space; {spec.env} has a continuous one")
+    if definition.actions == "continuous" and env.discrete_actions:
+        raise ValueError(f"{spec.algo} needs a continuous (Box) action space; {spec.env} has a discrete one")
+    static, traced = registry.split(spec.algo, spec.settings)
+    driver = {k: static[k] for k in DRIVER_SETTINGS}
+    factory = {k: v for k, v in static.items() if k not in DRIVER_SETTINGS}
+    if factory.get("devices") == 0:
+        limit = jax.device_count() if max_devices is None else max_devices
+        factory["devices"] = max(d for d in range(1, limit + 1) if factory["num_envs"] % d == 0)
+    algorithm = definition.make(env, total_steps=spec.total_steps, **factory)
+    if spec.total_steps // algorithm.steps_per_update > MAX_UPDATES:
+        raise ValueError(f"total steps {spec.total_steps:,} make more than 2^31 updates per seed; "
+                         "split the run or take more env steps per update")
+    trainer = make_trainer(algorithm, env, total_steps=spec.total_steps, **driver)
+    return Job(spec, env, static | factory, to_hparams(definition.hparams, traced), algorithm, trainer)
 
 
 def prepare(
@@ -42,48 +91,13 @@ def prepare(
     *,
     total_steps: int | None = None,
     settings: dict | None = None,
+    seeds: Sequence[int] = (0,),
     bins: Sequence[int] | None = None,
     bounds: Sequence[Sequence[float]] | None = None,
 ) -> Job:
-    """Validates a job and builds its trainer (nothing is compiled yet).
-
-    Args:
-      algo: algorithm name (see `registry.ALGORITHMS`).
-      env_id: gymnax env id; defaults to the algorithm's reference env.
-      env_kwargs: env constructor keyword arguments.
-      total_steps: env steps per seed; defaults to the algorithm's budget.
-      settings: any static or traced setting by name.
-      bins, bounds: discretise a Box observation (see `envs.make_env`).
-    """
-    if algo not in registry.ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(registry.ALGORITHMS)}")
-    spec = registry.ALGORITHMS[algo]
-    static, traced = registry.split(algo, registry.resolve(algo, settings))
-    total_steps = spec.default_total_steps if total_steps is None else total_steps
-    if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(f"total steps must be a positive integer, got {total_steps!r}")
-    if bounds is not None and bins is None:
-        raise ValueError("bounds given without bins: the discretiser needs bins")
-
-    env_id = env_id or spec.default_env
-    env = make_env(env_id, env_kwargs, bins=bins, bounds=bounds)
-    if spec.obs == "discrete" and env.num_obs is None:
-        raise ValueError(
-            f"{algo} is tabular and {env_id} has a Box observation: discretise it "
-            "(--discretize BINS [--bounds LO:HI,...]; see `purerl train --help`)"
-        )
-    if spec.actions == "discrete" and not env.discrete_actions:
-        raise ValueError(f"{algo} needs a discrete action space; {env_id} has a continuous one")
-    if spec.actions == "continuous" and env.discrete_actions:
-        raise ValueError(f"{algo} needs a continuous (Box) action space; {env_id} has a discrete one")
-
-    driver = {k: static[k] for k in DRIVER_SETTINGS}
-    factory = {k: v for k, v in static.items() if k not in DRIVER_SETTINGS}
-    algorithm = spec.make(env, total_steps=total_steps, **factory)
-    trainer = make_trainer(algorithm, env, total_steps=total_steps, **driver)
-    discretize = None if bins is None else {"bins": list(bins), "bounds": bounds}
-    hparams = to_hparams(spec.hparams, traced)
-    return Job(algo, env, dict(env_kwargs or {}), discretize, static, hparams, algorithm, trainer)
+    """`build(JobSpec.create(...))`: a checked job from names and values."""
+    return build(JobSpec.create(algo, env_id, env_kwargs, total_steps=total_steps, settings=settings,
+                                seeds=seeds, bins=bins, bounds=bounds))
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
@@ -97,33 +111,20 @@ class Result(NamedTuple):
     env_steps: np.ndarray  # [num_evals] env steps per seed at each evaluation
     final_state: Any  # RunState with a leading seed axis
     compile_s: float
-    wall_s: float  # run time after compile
+    wall_s: float  # run time after compile (this process's chunks)
+    periods: int = 0  # evaluation periods done: num_evals unless stopped early
 
     @property
     def final_return(self) -> np.ndarray:
         return self.metrics["eval_return"][:, -1]
 
 
-def train(job: Job, seeds: Sequence[int]) -> Result:
-    """Trains every seed in one jitted, vmapped call."""
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("need at least one seed")
-    keys = seed_keys(seeds)
-    program = jax.jit(jax.vmap(job.trainer.train, in_axes=(0, None)))
-    start = time.perf_counter()
-    compiled = program.lower(keys, job.hparams).compile()
-    compile_s = time.perf_counter() - start
-    start = time.perf_counter()
-    state, metrics = jax.block_until_ready(compiled(keys, job.hparams))
-    wall_s = time.perf_counter() - start
-    steps = job.trainer.steps_per_period * np.arange(1, job.trainer.num_evals + 1)
-    metrics = {k: np.asarray(v) for k, v in metrics.items()}
-    return Result(seeds, metrics, steps, state, compile_s, wall_s)
-
-
 class Progress(NamedTuple):
-    """A run part-way: what `train_chunked` reports after each chunk, and continues from."""
+    """A run part-way: what `train_chunked` reports after each chunk, and continues from.
+
+    Its state is donated to the next chunk: copy it (`jax.device_get`) to keep it beyond the
+    `on_chunk` call it was reported to.
+    """
 
     period: int  # evaluation periods done
     state: Any  # RunState with a leading seed axis on every leaf
@@ -149,6 +150,7 @@ def _chunk_program(period: Callable, max_periods: int):
     evaluation periods of every seed, the first `periods` metric columns filled.
 
     The trip count is traced, so one compiled program runs every chunk, the last shorter one too.
+    The state is donated: its buffers (replay included) are reused for the output, not held twice.
     """
 
     def chunk(run, hparams, periods):
@@ -162,54 +164,55 @@ def _chunk_program(period: Callable, max_periods: int):
 
         return jax.lax.fori_loop(0, periods, body, (run, buffers))
 
-    return jax.jit(jax.vmap(chunk, in_axes=(0, None, None)))
+    return jax.jit(jax.vmap(chunk, in_axes=(0, None, None)), donate_argnums=0)
 
 
-def progress_shapes(job: Job, seeds: Sequence[int]) -> Progress:
+def progress_shapes(job: Job) -> Progress:
     """The shapes and dtypes (ShapeDtypeStructs) of a run's `Progress`, computed without running it."""
-    keys = jax.eval_shape(seed_keys, [int(s) for s in seeds])
+    keys = jax.eval_shape(seed_keys, job.seeds)
     state = jax.eval_shape(_init_program(job.trainer.init), keys, job.hparams)
     metrics = jax.eval_shape(jax.vmap(job.trainer.period, in_axes=(0, None)), state, job.hparams)[1]
-    shape = (len(seeds), job.trainer.num_evals)
+    shape = (len(job.seeds), job.trainer.num_evals)
     return Progress(0, state, {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in metrics.items()})
+
+
+def env_steps(job: Job) -> np.ndarray:
+    """[num_evals] env steps per seed at each evaluation."""
+    return job.trainer.steps_per_period * np.arange(1, job.trainer.num_evals + 1)
 
 
 def train_chunked(
     job: Job,
-    seeds: Sequence[int],
     *,
     periods_per_chunk: int = 1,
     start: Progress | None = None,
     on_chunk: Callable[[Progress, float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Result:
-    """Trains like `train`, as a host loop over compiled chunks of evaluation periods.
+    """Trains every seed of the job as a host loop over compiled chunks of evaluation periods.
 
-    Every chunk runs the same compiled program, so a run continued from a `Progress`
-    it reported (a checkpoint) ends bit-identical to the same run left uninterrupted.
-    Its numbers equal `train`'s to float rounding: XLA compiles the one-shot scan
-    and the chunk loop differently.
+    Every chunk runs the same compiled program, so a run continued from a `Progress` it
+    reported (a checkpoint) ends bit-identical to the same run left uninterrupted.
 
     Args:
-      job: the prepared job.
-      seeds: the seeds, vmapped as in `train`.
+      job: the built job; its spec's seeds are vmapped.
       periods_per_chunk: evaluation periods per chunk (the last chunk may be shorter); it
         shapes the compiled program, so continue a run with the value it started with.
-      start: continue from this `Progress` instead of the beginning; its state must
-        have `progress_shapes(job, seeds).state`'s structure.
+      start: continue from this `Progress` (donated) instead of the beginning; its state must
+        have `progress_shapes(job).state`'s structure.
       on_chunk: called after every chunk as `on_chunk(progress, chunk_s)`.
+      stop: asked after every chunk; when it returns True the run stops there and the result
+        holds the periods done (`Result.periods`).
     """
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("need at least one seed")
     if periods_per_chunk < 1:
         raise ValueError(f"periods per chunk must be positive, got {periods_per_chunk}")
-    num_evals, compile_s, wall_s = job.trainer.num_evals, 0.0, 0.0
+    seeds, num_evals, compile_s, wall_s = job.seeds, job.trainer.num_evals, 0.0, 0.0
     if start is None:
         keys = seed_keys(seeds)
         begin = time.perf_counter()
         init = _init_program(job.trainer.init).lower(keys, job.hparams).compile()
         compile_s += time.perf_counter() - begin
-        metrics = {k: np.zeros(v.shape, v.dtype) for k, v in progress_shapes(job, seeds).metrics.items()}
+        metrics = {k: np.zeros(v.shape, v.dtype) for k, v in progress_shapes(job).metrics.items()}
         begin = time.perf_counter()
         start = Progress(0, jax.block_until_ready(init(keys, job.hparams)), metrics)
         wall_s += time.perf_counter() - begin
@@ -222,7 +225,7 @@ def train_chunked(
     program = _chunk_program(job.trainer.period, max_periods)
     program = program.lower(state, job.hparams, np.int32(max_periods)).compile()
     compile_s += time.perf_counter() - begin
-    while period < num_evals:
+    while period < num_evals and not (stop is not None and stop()):
         length = min(max_periods, num_evals - period)
         begin = time.perf_counter()
         state, chunk_metrics = jax.block_until_ready(program(state, job.hparams, np.int32(length)))
@@ -233,5 +236,15 @@ def train_chunked(
         period += length
         if on_chunk is not None:
             on_chunk(Progress(period, state, {k: v.copy() for k, v in metrics.items()}), chunk_s)
-    steps = job.trainer.steps_per_period * np.arange(1, num_evals + 1)
-    return Result(seeds, metrics, steps, state, compile_s, wall_s)
+    return Result(seeds, metrics, env_steps(job), state, compile_s, wall_s, period)
+
+
+def train(job: Job | JobSpec, seeds: Sequence[int] | None = None) -> Result:
+    """Trains every seed of a job (or spec) in one vmapped chunk program: `purerl train`'s numbers.
+
+    `seeds`, if given, replace the spec's.
+    """
+    job = build(job) if isinstance(job, JobSpec) else job
+    if seeds is not None:
+        job = job._replace(spec=job.spec.replace(seeds=[int(s) for s in seeds]))
+    return train_chunked(job)

@@ -30,7 +30,7 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec
 
 from purerl import registry
 from purerl.driver import to_hparams
-from purerl.run import Job
+from purerl.run import Job, env_steps
 
 AXIS = "sweep"  # the mesh axis runs are split over
 SPLIT, WHOLE = PartitionSpec(AXIS), PartitionSpec()  # runs split over the mesh; one copy on every device
@@ -165,8 +165,9 @@ def _gather(x: jax.Array) -> np.ndarray:
 def sweep(
     job: Job,
     points: Sequence[dict[str, Any]],
-    seeds: Sequence[int],
+    seeds: Sequence[int] | None = None,
     *,
+    hparams: Any = None,
     chunk_size: int | None = None,
     devices: int | None = None,
     memory_limit: int | None = None,
@@ -176,23 +177,24 @@ def sweep(
     Args:
       job: the prepared job; its traced settings are the defaults each point overrides.
       points: the swept values, one dict of traced settings per point (`grid`, `random_points`).
-      seeds: seeds, the same for every point (run (p, s) uses the key of seed s, as
-        `run.train` does, so a sweep member equals the run trained alone).
+      seeds: seeds, the same for every point (default: the job's; run (p, s) uses the key of
+        seed s, as `run.train` does).
+      hparams: `point_hparams(job, points)`, if computed already.
       chunk_size: runs per compiled call, rounded up to a multiple of the device
         count. Default: all runs, halved until the compiled program fits in
         `memory_limit`.
       devices: devices to split the runs over (default all, across processes).
       memory_limit: bytes one device may use (default: `device_memory()`).
     """
-    seeds = [int(s) for s in seeds]
+    seeds = job.seeds if seeds is None else [int(s) for s in seeds]
     if not seeds:
         raise ValueError("need at least one seed")
     if "devices" in job.static and job.static["devices"] != 1:
         raise ValueError(
-            f"in a sweep the devices split the runs: {job.algo}'s own devices setting must be 1, "
-            f"got {job.static['devices']}"
+            f"in a sweep the devices split the runs: {job.algo}'s own devices setting must be 1 (or 0, "
+            f"auto), got {job.static['devices']}"
         )
-    hparams = point_hparams(job, points)
+    hparams = point_hparams(job, points) if hparams is None else hparams
     num_points, num_seeds = len(points), len(seeds)
     runs = num_points * num_seeds
     mesh = make_mesh(devices)
@@ -231,7 +233,76 @@ def sweep(
         k: np.concatenate([out[k] for out in outputs])[:runs].reshape(num_points, num_seeds, -1)
         for k in outputs[0]
     }
-    steps = job.trainer.steps_per_period * np.arange(1, job.trainer.num_evals + 1)
-    return SweepResult(
-        [dict(p) for p in points], hparams, seeds, metrics, steps, compile_s, wall_s, mesh.size, chunk
-    )
+    points = [dict(p) for p in points]
+    return SweepResult(points, hparams, seeds, metrics, env_steps(job), compile_s, wall_s, mesh.size, chunk)
+
+
+def _as_python(value):
+    """A hyperparameter array as a JSON number, float32 printed short (0.1, not 0.100000001)."""
+    value = np.asarray(value)
+    return value.tolist() if value.dtype.kind in "iub" else float(str(value))
+
+
+def ranking(result: SweepResult) -> list[int]:
+    """The points, best first: by mean final return, points with a diverged run (or a non-finite
+    return) after all others."""
+    means = result.final_return.mean(axis=1)
+    bad = result.metrics["diverged"].astype(bool).any(axis=(1, 2)) | ~np.isfinite(means)
+    return sorted(range(len(means)), key=lambda p: (bool(bad[p]), -means[p] if np.isfinite(means[p]) else 0))
+
+
+def tables(job: Job, result: SweepResult) -> tuple[list[dict], list[dict]]:
+    """(sweep.csv rows: one per point and seed; metrics.csv rows: one per point, seed and evaluation)."""
+    hparams = {k: np.asarray(v) for k, v in result.hparams._asdict().items()}
+    names = ["eval_return", *sorted(n for n in result.metrics if n != "eval_return")]
+    returns, flags = result.metrics["eval_return"], result.metrics["diverged"].astype(bool)
+    runs, curves = [], []
+    for p in range(len(result.points)):
+        values = {k: _as_python(v[p]) for k, v in hparams.items()}
+        for s, seed in enumerate(result.seeds):
+            first = int(np.argmax(flags[p, s])) + 1 if flags[p, s].any() else None
+            runs.append({"point": p, **values, "seed": seed, "final_return": returns[p, s, -1],
+                         "best_return": returns[p, s].max(), "diverged": bool(flags[p, s].any()),
+                         "diverged_at_evaluation": first, "env_steps": job.trainer.total_steps})
+            for t, steps in enumerate(result.env_steps):
+                curves.append({"point": p, "seed": seed, "env_steps": int(steps),
+                               **{n: result.metrics[n][p, s, t] for n in names}})
+    return runs, curves
+
+
+def summarize(job: Job, result: SweepResult, swept: dict | None) -> dict:
+    """summary.json of a sweep: the points ranked, the best one, divergence, times."""
+    final = result.final_return
+    means = final.mean(axis=1)
+    flags = result.metrics["diverged"].astype(bool).any(axis=2)  # [points, seeds]
+    order = ranking(result)
+    best = order[0]
+    points = [
+        {"point": p, **values, "final_return": {"mean": float(means[p]), "per_seed": final[p].tolist()},
+         "diverged": {"any": bool(flags[p].any()), "per_seed": flags[p].tolist()}}
+        for p, values in enumerate(result.points)
+    ]
+    runs = final.size
+    return {
+        "spec": job.spec.to_dict(),
+        "algo": job.algo,
+        "env": job.spec.env,
+        "swept": swept,
+        "seeds": result.seeds,
+        "total_env_steps": job.trainer.total_steps,
+        "runs": runs,
+        "best": {
+            "point": best,
+            "hyperparams": {k: _as_python(v[best]) for k, v in result.hparams._asdict().items()},
+            "final_return": points[best]["final_return"],
+            "diverged": points[best]["diverged"]["any"],  # true only if every point diverged
+        },
+        "ranking": order,
+        "points": points,
+        "diverged_runs": int(flags.sum()),
+        "wall_s": result.wall_s,
+        "compile_s": result.compile_s,
+        "env_steps_per_s": job.trainer.total_steps * runs / result.wall_s,
+        "devices": result.devices,
+        "chunk_size": result.chunk_size,
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purerl import stats
+from purerl import records, stats
 from purerl.cli import main
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8", "--seeds", "3"]
@@ -91,8 +91,18 @@ def test_results_script_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     assert table in printed
     assert table.count("FrozenLake-misc") == 2 and "| 3 |" in table
     summary = json.loads((tmp_path / "sarsa-frozenlake" / "summary.json").read_text())
-    assert summary["command"][:2] == ["purerl", "train"] and summary["seeds"] == [0, 1, 2]
+    assert summary["provenance"]["command"][:2] == ["python", "experiments/results.py"]
+    assert summary["seeds"] == [0, 1, 2]
     assert (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)
+
+    # `purerl train` of the row's spec gives its per-seed returns and metrics bit for bit.
+    assert main(["train", "--config", str(tmp_path / "sarsa-frozenlake" / "config.json"),
+                 "--out", str(tmp_path / "again")]) == 0
+    again = records.read_metrics(tmp_path / "again")
+    row = records.read_metrics(tmp_path / "sarsa-frozenlake")
+    for name, values in row.metrics.items():
+        np.testing.assert_array_equal(again.metrics[name], values)
+    assert records.read_summary(tmp_path / "again")["final_return"] == summary["final_return"]
 
     # Run again: the results are read back, not retrained, and the table is the same.
     assert results.main(args) == 0

@@ -1,18 +1,20 @@
 """Long runs: a run SIGKILLed part-way and resumed from its checkpoint ends bit-identical to the same
 run left alone; rows written before the kill are kept; a half-written checkpoint is never loaded and a
-corrupt one is refused with one clear error."""
+corrupt one is refused with one clear error; Ctrl-C stops after a chunk and the run resumes from there;
+the chunk program donates its state."""
 
 import json
 import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
 import pytest
 
-from purerl import checkpoint
+from purerl import checkpoint, records, run
 from purerl.cli import main
 from purerl.run import prepare, progress_shapes, train, train_chunked
 
@@ -69,9 +71,9 @@ def runs(tmp_path_factory):
     kill left them in ALGO-at-kill), then resumed; all as separate processes, run side by side."""
     root = tmp_path_factory.mktemp("runs")
     first, results, resumed = {}, {}, {}
-    for algo, run in RUNS.items():
+    for algo, spec in RUNS.items():
         first[algo, "whole"] = start(*command(algo, root / f"{algo}-whole"))
-        first[algo, "killed"] = start(*command(algo, root / f"{algo}-killed"), kill_after=run["kill_after"])
+        first[algo, "killed"] = start(*command(algo, root / f"{algo}-killed"), kill_after=spec["kill_after"])
     for algo in RUNS:  # each resume starts as soon as its run is killed
         results[algo, "killed"] = code, _, stderr = finish(first[algo, "killed"])
         assert code == -signal.SIGKILL, stderr
@@ -90,9 +92,8 @@ def runs(tmp_path_factory):
 
 
 def final_state(algo, out):
-    run = RUNS[algo]
-    job = prepare(algo, total_steps=run["total_steps"], settings=run["settings"])
-    return checkpoint.restore(out / "checkpoints", progress_shapes(job, [0, 1]))
+    job = prepare(algo, total_steps=RUNS[algo]["total_steps"], settings=RUNS[algo]["settings"], seeds=[0, 1])
+    return checkpoint.restore(out / "checkpoints", progress_shapes(job))
 
 
 def as_arrays(tree):
@@ -122,14 +123,15 @@ def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     assert summary_resumed["resumed_at_evaluation"] == 2
     assert (whole / "metrics.csv").read_text() == (killed / "metrics.csv").read_text()
 
-    # Rows written before the kill are kept, evaluation kill_after's too, though its checkpoint was not.
+    # Rows were appended up to the kill, evaluation kill_after's too though its checkpoint was not; the
+    # resume cut them back to the checkpoint's and wrote the same rows again.
     before = (at_kill / "metrics.csv").read_text().splitlines()
     assert len(before) == 1 + 2 * RUNS[algo]["kill_after"]
     assert (killed / "metrics.csv").read_text().splitlines()[: len(before)] == before
     assert not (at_kill / "summary.json").exists()
     config = json.loads((at_kill / "config.json").read_text())
-    assert config["seeds"] == [0, 1] and config["command"][:2] == ["purerl", "train"]
-    assert {"jax", "orbax-checkpoint"} <= set(config["versions"])
+    assert config["spec"]["seeds"] == [0, 1] and config["provenance"]["command"][:2] == ["purerl", "train"]
+    assert {"jax", "orbax-checkpoint"} <= set(config["provenance"]["versions"])
 
 
 def largest_file(step_dir):
@@ -139,6 +141,7 @@ def largest_file(step_dir):
 def test_a_truncated_checkpoint_is_refused(runs, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(runs[0] / "dqn-whole", out)
+    (out / "summary.json").unlink()  # as if killed after its last checkpoint
     data = largest_file(out / "checkpoints" / "4")
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     assert main(["train", "--resume", str(out)]) == 2
@@ -154,8 +157,9 @@ def test_an_altered_checkpoint_is_refused_by_its_checksum(runs, tmp_path):
     flipped = bytearray(data.read_bytes())
     flipped[len(flipped) // 2] ^= 0xFF
     data.write_bytes(bytes(flipped))
-    run = RUNS["dqn"]
-    like = progress_shapes(prepare("dqn", total_steps=run["total_steps"], settings=run["settings"]), [0, 1])
+    dqn = RUNS["dqn"]
+    job = prepare("dqn", total_steps=dqn["total_steps"], settings=dqn["settings"], seeds=[0, 1])
+    like = progress_shapes(job)
     with pytest.raises(ValueError, match="do not match the checksum recorded when it was saved"):
         checkpoint.restore(out / "checkpoints", like)
     with pytest.raises(ValueError, match="different algorithm or settings"):
@@ -170,19 +174,73 @@ def test_resume_takes_no_other_arguments(runs, capsys):
     assert "has no config.json" in capsys.readouterr().err
 
 
-def test_train_chunked_equals_train_and_continues_bit_identically():
-    job = prepare("q_learning", total_steps=3200, settings=dict(num_evals=4, eval_episodes=8, num_envs=4))
-    one_shot = train(job, [0, 1])
-    seen = {}
-    chunked = train_chunked(job, [0, 1], periods_per_chunk=3,
-                            on_chunk=lambda progress, chunk_s: seen.setdefault(progress.period, progress))
-    assert sorted(seen) == [3, 4]
-    for name, values in one_shot.metrics.items():
-        np.testing.assert_allclose(chunked.metrics[name], values, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(chunked.env_steps, one_shot.env_steps)
+def copy(tree):
+    return jax.tree.map(lambda x: x.copy(), tree)
 
-    continued = train_chunked(job, [0, 1], periods_per_chunk=3, start=seen[3])
+
+def test_train_is_the_chunk_program_and_a_run_continues_bit_identically():
+    job = prepare("q_learning", total_steps=3200, settings=dict(num_evals=4, eval_episodes=8, num_envs=4),
+                  seeds=[0, 1])
+    whole = train(job)
+    assert whole.periods == 4
+    seen = {}
+    chunked = train_chunked(job, on_chunk=lambda progress, chunk_s: seen.setdefault(
+        progress.period, progress._replace(state=copy(progress.state))))
+    assert sorted(seen) == [1, 2, 3, 4]
+    for name, values in whole.metrics.items():  # the same compiled program: equal bit for bit
+        np.testing.assert_array_equal(chunked.metrics[name], values)
+    continued = train_chunked(job, start=seen[2])
     for name, values in chunked.metrics.items():
         np.testing.assert_array_equal(continued.metrics[name], values)
     for x, y in zip(as_arrays(continued.final_state), as_arrays(chunked.final_state), strict=True):
         np.testing.assert_array_equal(x, y)
+    chunks = []
+    stopped = train_chunked(job, stop=lambda: len(chunks) >= 1, on_chunk=lambda p, s: chunks.append(p.period))
+    assert stopped.periods == 1 and np.all(stopped.metrics["eval_return"][:, 1:] == 0)
+
+
+def test_the_chunk_program_consumes_its_input_state():
+    """The state is donated: its buffers (DQN's replay buffer among them) are reused, not held twice."""
+    settings = dict(num_evals=2, eval_episodes=4, buffer_size=512, batch_size=16, learning_starts=0)
+    job = prepare("dqn", total_steps=256, seeds=[0, 1], settings=settings)
+    state = run._init_program(job.trainer.init)(run.seed_keys(job.seeds), job.hparams)
+    program = run._chunk_program(job.trainer.period, 1)
+    buffer = state.algo.buffer.data.obs
+    new_state, _ = program(state, job.hparams, np.int32(1))
+    jax.block_until_ready(new_state)
+    assert buffer.is_deleted()
+    assert all(x.is_deleted() for x in jax.tree.leaves(state))
+    assert not any(x.is_deleted() for x in jax.tree.leaves(new_state))
+
+
+CTRL_C = ["train", "q_learning", "--total-steps", "4e6", "--seeds", "2", "--set", "num_evals=40",
+          "eval_episodes=8"]
+
+
+@pytest.mark.slow  # three training processes, about half a minute
+def test_ctrl_c_stops_after_a_chunk_and_the_run_resumes_from_there(tmp_path):
+    whole = start(*CTRL_C, "--out", str(tmp_path / "whole"))
+    out = tmp_path / "stopped"
+    stopped = start(*CTRL_C, "--out", str(out))
+    deadline = time.monotonic() + 240
+    while len((out / "metrics.csv").read_text().splitlines() if (out / "metrics.csv").is_file() else []) < 2:
+        assert time.monotonic() < deadline and stopped.poll() is None
+        time.sleep(0.01)
+    stopped.send_signal(signal.SIGINT)
+    code, stdout, stderr = finish(stopped)
+    assert code == 130, stderr
+    last = stderr.strip().splitlines()[-1].split("\r")[-1]
+    assert last.startswith("purerl: stopped after ") and "env steps per seed (evaluation " in last
+    assert last.endswith(f"results so far in {out}; continue with: purerl train --resume {out}")
+    assert "Traceback" not in stderr and not (out / "summary.json").exists()
+    period = int(last.split("(evaluation ")[1].split(" ")[0])
+    assert 1 <= period < 40 and checkpoint.latest_step(out / "checkpoints") == period
+    assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * period
+
+    code, stdout, stderr = finish(start("train", "--resume", str(out)))
+    assert code == 0, stderr
+    assert f"at evaluation {period} of 40" in stdout
+    assert finish(whole)[0] == 0
+    a, b = records.read_summary(tmp_path / "whole"), records.read_summary(out)
+    assert a["final_return"] == b["final_return"] and b["resumed_at_evaluation"] == period
+    assert (tmp_path / "whole" / "metrics.csv").read_text() == (out / "metrics.csv").read_text()

@@ -78,7 +78,9 @@ def test_cli_sweep_writes_a_row_per_run_and_the_best_point(tmp_path):
     assert summary["best"]["point"] == int(np.argmax(means))
     assert summary["best"]["final_return"]["mean"] == pytest.approx(max(means), abs=1e-6)
     assert summary["swept"] == {"grid": {"lr": [0.05, 0.2], "gamma": [0.9, 0.99]}}
-    assert summary["seeds"] == [0, 1, 2] and {"jax", "gymnax", "purerl"} <= set(summary["versions"])
+    assert summary["seeds"] == [0, 1, 2]
+    assert {"jax", "gymnax", "purerl"} <= set(summary["provenance"]["versions"])
+    assert summary["diverged_runs"] == 0 and {r["diverged"] for r in rows} == {"0"}
     curves = list(csv.DictReader((out / "metrics.csv").open()))
     assert len(curves) == 4 * 3 * 2
     best = load(out)  # `purerl plot` draws a sweep's best point
