@@ -187,7 +187,7 @@ class MetricsLog:
 class Curves(NamedTuple):
     env_steps: np.ndarray  # [evals] env steps per seed at each evaluation
     seeds: list[int]
-    metrics: dict[str, np.ndarray]  # name -> [seeds, evals]
+    metrics: dict[str, np.ndarray]  # name -> [seeds, evals], float32 (exactly the values written)
 
 
 def read_metrics(out: Path, point: int | None = None) -> Curves:
@@ -215,7 +215,7 @@ def read_metrics(out: Path, point: int | None = None) -> Curves:
         raise ValueError(f"{path} is incomplete: {len(rows)} rows for {len(seeds)} seeds x {len(steps)} "
                          "evaluations")
     names = [n for n in rows[0] if n not in ("point", "seed", "env_steps")]
-    metrics = {n: np.full((len(seeds), len(steps)), np.nan) for n in names}
+    metrics = {n: np.full((len(seeds), len(steps)), np.nan, np.float32) for n in names}  # as trained
     for r in rows:
         i, t = seeds.index(int(r["seed"])), steps.index(int(r["env_steps"]))
         for n in names:

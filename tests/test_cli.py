@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from purerl.cli import main, parse_value
+from purerl.cli import main
+from purerl.cli_args import parse_value
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
 

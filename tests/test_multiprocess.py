@@ -50,14 +50,15 @@ def test_two_processes_give_the_one_process_sweep(tmp_path):
             "batch_size=16", "buffer_size=256", "learning_starts=0"]
     distributed = run_processes(args, tmp_path)
     alone = run_one_process(args, tmp_path / "single", TWO_DEVICES)
-    assert distributed["processes"] == 2 and distributed["devices"] == 4 and alone["devices"] == 2
+    assert distributed["provenance"]["processes"] == 2
+    assert distributed["devices"] == 4 and alone["devices"] == 2
     for a, b in zip(distributed["points"], alone["points"]):
         np.testing.assert_allclose(a["final_return"]["per_seed"], b["final_return"]["per_seed"], rtol=1e-5)
 
 
 def test_a3c_learner_over_two_processes_equals_one_process_on_as_many_devices(tmp_path):
     args = ["train", "a3c", "--env", "CartPole-v1", "--seeds", "2", "--total-steps", "2000",
-            "--set", "num_evals=2", "eval_episodes=8", "num_envs=2", "--devices", "4"]
+            "--set", "num_evals=2", "eval_episodes=8", "num_envs=8", "--devices", "4"]
     distributed = run_processes(args, tmp_path)
     alone = run_one_process(args, tmp_path / "single", FOUR_DEVICES)
     assert distributed["static"]["devices"] == alone["static"]["devices"] == 4
