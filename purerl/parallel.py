@@ -27,19 +27,28 @@ REPLICATED = PartitionSpec()
 SHARDED = PartitionSpec(AXIS)
 
 
-def make_mesh(devices: int) -> Mesh:
-    """A one-axis mesh over the first `devices` devices.
+def make_mesh(devices: int, axis: str = AXIS) -> Mesh:
+    """A one-axis mesh named `axis` over the first `devices` devices (of every process).
 
     Raises:
-      ValueError: fewer devices than asked for.
+      ValueError: devices is not between 1 and the devices available, or, with several
+        processes, not all of them.
     """
     available = jax.device_count()
     if not 1 <= devices <= available:
         raise ValueError(
-            f"devices must be between 1 and the {available} available; for N CPU devices set "
-            "XLA_FLAGS=--xla_force_host_platform_device_count=N"
+            f"devices must be between 1 and the {available} available, got {devices}; for N CPU devices "
+            "set XLA_FLAGS=--xla_force_host_platform_device_count=N"
         )
-    return jax.make_mesh((devices,), (AXIS,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
+    if jax.process_count() > 1 and devices != available:
+        raise ValueError(f"with {jax.process_count()} processes the mesh spans all {available} devices, "
+                         f"not {devices}")
+    return jax.make_mesh((devices,), (axis,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
+
+
+def divisor_devices(num: int) -> int:
+    """The most devices `num` items split over evenly: the largest d <= jax.device_count() dividing num."""
+    return max(d for d in range(1, jax.device_count() + 1) if num % d == 0)
 
 
 def pmean(tree: Any, axis_name: str | None) -> Any:

@@ -81,3 +81,24 @@ def test_data_parallel_shards_actors_and_replicates_the_learner():
 def test_too_many_devices_is_named():
     with pytest.raises(ValueError, match="xla_force_host_platform_device_count"):
         parallel.make_mesh(jax.device_count() + 1)
+
+
+def test_meshes_name_their_axis_and_devices_default_to_the_divisors():
+    mesh = parallel.make_mesh(2, axis="sweep")
+    assert mesh.axis_names == ("sweep",) and mesh.devices.size == 2
+    assert parallel.make_mesh(4).axis_names == (parallel.AXIS,)
+    with pytest.raises(ValueError, match="devices must be between 1 and the 4 available, got 0"):
+        parallel.make_mesh(0)
+    assert [parallel.divisor_devices(n) for n in (1, 2, 3, 6, 8, 7, 12)] == [1, 2, 3, 3, 4, 1, 4]
+
+
+def test_device_copies_can_differ_so_checking_them_means_something():
+    """An update that forgets its pmean leaves each device with its own "replicated" learner."""
+    def update(state, hparams, axis_name=None):
+        learner, actors = state
+        return (learner + jnp.sum(actors), actors), {}
+
+    step = jax.jit(parallel.data_parallel(update, 4, (parallel.REPLICATED, parallel.SHARDED)))
+    learner = step((jnp.zeros(()), jnp.arange(8.0)), jnp.asarray(0.0))[0][0]
+    copies = [float(shard.data) for shard in learner.addressable_shards]
+    assert copies == [1.0, 5.0, 9.0, 13.0]  # each device's shard sum
