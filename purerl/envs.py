@@ -216,6 +216,23 @@ def make_env(
     )
 
 
+def to_bounds(unit: Array, low: Array, high: Array) -> Array:
+    """Actions in [-1, 1] units -> the env's bounds: clipped to the unit box, then mapped affinely.
+
+    Args:
+      unit: [..., *action_shape] actions in [-1, 1] units (values outside are clipped).
+      low, high: [*action_shape] the env's action bounds (`Env.action_low`, `action_high`).
+    """
+    center, half = (high + low) / 2, (high - low) / 2
+    return center + half * jnp.clip(unit, -1.0, 1.0)
+
+
+def from_bounds(action: Array, low: Array, high: Array) -> Array:
+    """The inverse of `to_bounds` on the bounds: [..., *action_shape] env actions -> [-1, 1] units."""
+    center, half = (high + low) / 2, (high - low) / 2
+    return (action - center) / half
+
+
 def evaluate(env: Env, act, key: Array, num_episodes: int) -> Array:
     """Mean undiscounted return of the first episode in each of N vmapped envs.
 

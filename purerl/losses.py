@@ -85,25 +85,21 @@ def huber_loss(x: Array, delta: Array) -> Array:
     return 0.5 * jnp.square(quadratic) + delta * (abs_x - quadratic)
 
 
-def policy_gradient_loss(logits_t: Array, a_t: Array, adv_t: Array, w_t: Array) -> Array:
+def policy_gradient_loss(log_pi_t: Array, adv_t: Array, w_t: Array | None = None) -> Array:
     """Score-function surrogate -sum_t w_t log pi(a_t | s_t) adv_t / sum_t w_t.
 
     Its gradient is the REINFORCE estimate (Williams 1992) averaged over the
-    weighted steps; the advantage is held constant.
+    weighted steps; the advantage is held constant. Any distribution's
+    log-probabilities serve (`purerl.distributions`).
 
     Args:
-      logits_t: [T, A] policy logits.
-      a_t: [T] actions taken.
-      adv_t: [T] advantages, e.g. G_t - b(s_t).
-      w_t: [T] step weights, e.g. 1 inside an episode and 0 past its end.
+      log_pi_t: [...] log-probabilities of the actions taken, log pi(a_t | s_t).
+      adv_t: [...] advantages, e.g. G_t - b(s_t).
+      w_t: [...] step weights, e.g. 1 inside an episode and 0 past its end;
+        None: the plain mean over every step.
     """
-    chex.assert_rank([logits_t, a_t, adv_t, w_t], [2, 1, 1, 1])
-    log_pi = jnp.take_along_axis(jax.nn.log_softmax(logits_t), a_t[:, None], -1)[:, 0]
+    chex.assert_equal_shape([log_pi_t, adv_t] + ([] if w_t is None else [w_t]))
     adv_t = jax.lax.stop_gradient(adv_t)
-    return -jnp.sum(w_t * log_pi * adv_t) / jnp.maximum(jnp.sum(w_t), 1.0)
-
-
-def entropy(logits: Array) -> Array:
-    """Entropy of the softmax distribution over the last axis, [..., A] -> [...]."""
-    log_p = jax.nn.log_softmax(logits)
-    return -jnp.sum(jnp.exp(log_p) * log_p, -1)
+    if w_t is None:
+        return -jnp.mean(log_pi_t * adv_t)
+    return -jnp.sum(w_t * log_pi_t * adv_t) / jnp.maximum(jnp.sum(w_t), 1.0)

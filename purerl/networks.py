@@ -1,12 +1,30 @@
-"""Flax networks; parameters are plain pytrees that live in algorithm states."""
+"""Networks by name: an observation encoder and a torso + head, chosen by a static `network` setting.
+
+An algorithm asks for "a network for this env" (in the manner of brax's `network_factory`):
+
+    q_network = networks.make("mlp", env, outputs=env.num_actions, hidden=(64, 64))
+    params = q_network.init(key, obs)  # obs: [..., *env.obs_shape], raw from the env
+    q = q_network.apply(params, obs)  # [..., outputs]
+
+Observations are preprocessed in one place, `encoder(env)`: discrete observations are one-hot
+encoded, anything of rank > 1 is flattened, and everything is cast to float32. Flax parameters are
+plain pytrees that live in the algorithm states. Adding a network is one entry in `NETWORKS`: a
+function `(env, *, outputs, hidden, activation, last_scale, extra_inputs) -> Network` that raises
+ValueError with one line where the env does not suit it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from purerl.envs import Env
+
+Array = jax.Array
 
 
 class MLP(nn.Module):
@@ -24,7 +42,7 @@ class MLP(nn.Module):
     last_scale: float = 1.0
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: Array) -> Array:
         act = getattr(nn, self.activation)
         x = x.astype(jnp.float32)
         for size in self.features[:-1]:
@@ -45,6 +63,97 @@ class Table(nn.Module):
     features: int
 
     @nn.compact
-    def __call__(self, obs: jax.Array) -> jax.Array:
+    def __call__(self, obs: Array) -> Array:
         table = self.param("table", nn.initializers.zeros, (self.num_obs, self.features))
         return table[obs]
+
+
+def encoder(env: Env) -> Callable[[Array], Array]:
+    """The env's observation preprocessing: [..., *obs_shape] -> [..., features] float32.
+
+    Discrete observations (`env.num_obs`) become one-hot vectors; observations of rank > 1 (a
+    bsuite matrix, a MinAtar grid) are flattened after the leading batch axes.
+    """
+    rank = len(env.obs_shape)
+
+    def encode(obs: Array) -> Array:
+        if env.num_obs is not None:
+            return jax.nn.one_hot(obs, env.num_obs, dtype=jnp.float32)
+        x = obs.astype(jnp.float32)
+        return x if rank == 1 else x.reshape(*x.shape[: x.ndim - rank], -1)
+
+    return encode
+
+
+class Network(NamedTuple):
+    """A flax module over an env's raw observations.
+
+    `init(key, obs, *extra)` and `apply(params, obs, *extra)` take observations as the env gives
+    them, [..., *obs_shape]; `extra` are float features [..., F] concatenated after the encoded
+    observation (a critic's action).
+    """
+
+    module: nn.Module
+    encode: Callable[[Array], Array]
+
+    def inputs(self, obs: Array, *extra: Array) -> Array:
+        x = self.encode(obs)
+        return jnp.concatenate([x, *extra], -1) if extra else x
+
+    def init(self, key: Array, obs: Array, *extra: Array) -> Any:
+        return self.module.init(key, self.inputs(obs, *extra))
+
+    def apply(self, params: Any, obs: Array, *extra: Array) -> Array:
+        return self.module.apply(params, self.inputs(obs, *extra))
+
+
+def mlp(env: Env, *, outputs: int, hidden: Sequence[int], activation: str, last_scale: float,
+        extra_inputs: int) -> Network:
+    """An MLP on the encoded observation (and any extra inputs)."""
+    del extra_inputs
+    return Network(MLP((*hidden, outputs), activation, last_scale), encoder(env))
+
+
+def table(env: Env, *, outputs: int, hidden: Sequence[int], activation: str, last_scale: float,
+          extra_inputs: int) -> Network:
+    """A zero-initialised row of `outputs` per discrete observation; `hidden` and the rest are unused."""
+    del hidden, activation, last_scale
+    if env.num_obs is None:
+        raise ValueError(f"the table network needs discrete observations; {env.id} has shape {env.obs_shape}")
+    if extra_inputs:
+        raise ValueError(f"the table network takes a discrete observation alone, not {extra_inputs} "
+                         "more inputs")
+    return Network(Table(env.num_obs, outputs), lambda obs: obs)
+
+
+NETWORKS: dict[str, Callable[..., Network]] = {"mlp": mlp, "table": table}
+
+
+def make(
+    name: str,
+    env: Env,
+    *,
+    outputs: int,
+    hidden: Sequence[int] = (64, 64),
+    activation: str = "relu",
+    last_scale: float = 1.0,
+    extra_inputs: int = 0,
+) -> Network:
+    """The network `name` for this env.
+
+    Args:
+      name: a key of `NETWORKS`.
+      env: the environment whose observations the network takes.
+      outputs: size of the last axis of the output.
+      hidden: hidden layer sizes.
+      activation: hidden nonlinearity (a flax.linen function name).
+      last_scale: scale of the output layer's initial weights.
+      extra_inputs: float features concatenated to the observation (e.g. a critic's action).
+
+    Raises:
+      ValueError: an unknown name, or a network that cannot take this env's observations.
+    """
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; choose from {', '.join(NETWORKS)}")
+    return NETWORKS[name](env, outputs=outputs, hidden=tuple(hidden), activation=activation,
+                          last_scale=last_scale, extra_inputs=extra_inputs)

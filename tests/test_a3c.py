@@ -120,6 +120,8 @@ def test_bad_settings_are_named():
         a3c.make_a3c(env, total_steps=1000, devices=jax.device_count() + 1)
     with pytest.raises(ValueError, match="positive"):
         a3c.make_a3c(env, total_steps=1000, rollout_len=0)
+    with pytest.raises(ValueError, match="the table network needs discrete observations; CartPole-v1"):
+        a3c.make_a3c(env, total_steps=1000, network="table")
 
 
 @pytest.mark.slow

@@ -1,27 +1,15 @@
-"""DDPG: soft updates, the critic target, exploration within the bounds, OU resets, the TARGETS.md row."""
+"""DDPG: the critic target, soft updates, exploration within the bounds, OU resets, the TARGETS.md row."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from purerl.algos import ddpg
 from purerl.driver import to_hparams
 from purerl.envs import make_env
 from purerl.run import prepare, train
-
-
-def test_soft_update_against_hand_computed_values():
-    online = {"w": jnp.array([1.0, 2.0]), "b": jnp.array(4.0)}
-    target = {"w": jnp.array([0.0, 10.0]), "b": jnp.array(0.0)}
-    expected = {"w": np.array([0.1, 9.2]), "b": np.array(0.4)}
-    for fn in (ddpg.soft_update, jax.jit(ddpg.soft_update)):
-        got = fn(online, target, jnp.float32(0.1))
-        for k in expected:
-            np.testing.assert_allclose(got[k], expected[k], rtol=1e-6)
-    taus = jnp.array([0.0, 1.0])
-    both = jax.vmap(ddpg.soft_update, in_axes=(None, None, 0))(online, target, taus)
-    np.testing.assert_allclose(both["w"], np.array([[0.0, 10.0], [1.0, 2.0]]))
 
 
 def test_critic_target_does_not_bootstrap_at_termination():
@@ -97,11 +85,28 @@ def test_nothing_is_learned_before_learning_starts_and_evaluation_is_determinist
     np.testing.assert_array_equal(first, second)
 
 
+def test_both_targets_move_a_tau_step_towards_the_online_networks():
+    algo = ddpg.make_ddpg(short_pendulum(), total_steps=1000, num_envs=2, buffer_size=64, batch_size=4,
+                          hidden=(16,))
+    hp = to_hparams(ddpg.HParams, {"learning_starts": 0, "tau": 0.25})
+    state = algo.init(jax.random.key(0), hp)
+    new, _ = jax.jit(algo.update)(state, hp)
+    for online, target, old in [(new.actor_params, new.target_actor_params, state.target_actor_params),
+                                (new.critic_params, new.target_critic_params, state.target_critic_params)]:
+        expected = jax.tree.map(lambda o, t: 0.25 * o + 0.75 * t, online, old)
+        assert jax.tree.structure(target) == jax.tree.structure(expected)
+        for a, b in zip(jax.tree.leaves(target), jax.tree.leaves(expected)):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+        assert jax.tree.leaves(optax.tree.sub(target, old))[0].any()  # they moved
+
+
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="continuous"):
         ddpg.make_ddpg(make_env("CartPole-v1"), total_steps=1000)
     with pytest.raises(ValueError, match="noise"):
         ddpg.make_ddpg(make_env("Pendulum-v1"), total_steps=1000, noise="epsilon")
+    with pytest.raises(ValueError, match="the table network needs discrete observations; Pendulum-v1"):
+        prepare("ddpg", settings={"network": "table"})
 
 
 @pytest.mark.slow

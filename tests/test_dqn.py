@@ -56,8 +56,15 @@ def test_rejects_a_continuous_action_space(capsys):
 
 
 def test_rejects_an_unknown_loss():
-    with pytest.raises(ValueError, match="loss must be 'mse' or 'huber'"):
+    with pytest.raises(ValueError, match="loss must be one of 'mse', 'huber'"):
         prepare("dqn", settings={"loss": "l1"})
+    with pytest.raises(ValueError, match="loss must be 'mse' or 'huber'"):
+        dqn.make_dqn(make_env("CartPole-v1"), total_steps=1000, loss="l1")
+
+
+def test_refuses_a_table_on_box_observations():
+    with pytest.raises(ValueError, match="the table network needs discrete observations; CartPole-v1"):
+        prepare("dqn", settings={"network": "table"})
 
 
 def run_updates(num_updates, static=None, **hparams):
@@ -128,6 +135,30 @@ def test_discrete_observations_are_one_hot_encoded():
                             "num_evals": 2, "eval_episodes": 2})
     params = job.algorithm.init(jax.random.key(0), job.hparams).params
     assert jax.tree.leaves(params)[1].shape[0] == 16  # first layer's kernel takes 16 one-hot inputs
+
+
+def test_a_q_table_learns_by_gradient_on_discrete_observations():
+    job = prepare("dqn", "FrozenLake-misc", total_steps=64,
+                  settings={"network": "table", "num_envs": 4, "learning_starts": 0, "batch_size": 8,
+                            "buffer_size": 64, "num_evals": 2, "eval_episodes": 2})
+    algo, hp = job.algorithm, job.hparams
+    state = algo.init(jax.random.key(0), hp)
+    assert jax.tree.leaves(state.params)[0].shape == (16, 4)  # one row of Q-values per state
+    ones = jax.tree.map(jnp.ones_like, state.params)  # TD errors 0.99 - 1 on zero rewards
+    new_state, metrics = jax.jit(algo.update)(state._replace(params=ones, target_params=ones), hp)
+    state = state._replace(params=ones)
+    assert np.isfinite(metrics["loss"]) and not same(state.params, new_state.params)
+
+
+def test_matrix_observations_are_flattened():
+    """Catch-bsuite's 10 x 5 board: the MLP takes 50 inputs, not a Dense over its last axis."""
+    job = prepare("dqn", "Catch-bsuite", total_steps=64,
+                  settings={"num_envs": 4, "learning_starts": 0, "batch_size": 8, "buffer_size": 64,
+                            "num_evals": 2, "eval_episodes": 2})
+    state = job.algorithm.init(jax.random.key(0), job.hparams)
+    assert jax.tree.leaves(state.params)[1].shape[0] == 50
+    _, metrics = jax.jit(job.algorithm.update)(state, job.hparams)
+    assert np.ndim(metrics["max_q_s0"]) == 0 and np.isfinite(metrics["loss"])
 
 
 @pytest.mark.slow

@@ -80,21 +80,28 @@ def test_policy_gradient_loss_is_the_score_function_estimate(jit):
     a = jnp.array([1, 2, 0])
     adv = jnp.array([2.0, -1.0, 5.0])
     w = jnp.array([1.0, 1.0, 0.0])  # the last step lies past the episode's end
-    loss = maybe_jit(losses.policy_gradient_loss, jit)
-    grad = jax.grad(loss)(logits, a, adv, w)
+
+    def loss(logits, adv, w):
+        log_pi = jnp.take_along_axis(jax.nn.log_softmax(logits), a[:, None], -1)[:, 0]
+        return losses.policy_gradient_loss(log_pi, adv, w)
+
+    loss = maybe_jit(loss, jit)
+    grad = jax.grad(loss)(logits, adv, w)
     pi = jax.nn.softmax(logits)
     score = jax.nn.one_hot(a, 3) - pi  # d log softmax(logits)[a] / d logits
     np.testing.assert_allclose(grad, -(w * adv)[:, None] * score / w.sum(), rtol=1e-5, atol=1e-7)
     log_pi = np.log(np.asarray(pi)[np.arange(3), a])
-    np.testing.assert_allclose(loss(logits, a, adv, w), -(log_pi * adv * w).sum() / 2, rtol=1e-6)
+    np.testing.assert_allclose(loss(logits, adv, w), -(log_pi * adv * w).sum() / 2, rtol=1e-6)
     # The advantage is held constant.
-    np.testing.assert_array_equal(jax.grad(loss, argnums=2)(logits, a, adv, w), 0.0)
+    np.testing.assert_array_equal(jax.grad(loss, argnums=1)(logits, adv, w), 0.0)
 
 
 @JIT
-def test_entropy(jit):
-    ent = maybe_jit(losses.entropy, jit)
-    np.testing.assert_allclose(ent(jnp.zeros((2, 4))), [np.log(4)] * 2, rtol=1e-6)
-    np.testing.assert_allclose(ent(jnp.array([0.0, -1e9])), 0.0, atol=1e-6)
-    p = np.array([0.2, 0.8])
-    np.testing.assert_allclose(ent(jnp.log(p)), -(p * np.log(p)).sum(), rtol=1e-6)
+def test_policy_gradient_loss_without_weights_is_the_mean(jit):
+    log_pi = jnp.array([[-1.0, -2.0], [-0.5, -3.0]])  # [T, N]
+    adv = jnp.array([[1.0, 2.0], [-4.0, 0.5]])
+    loss = maybe_jit(losses.policy_gradient_loss, jit)
+    np.testing.assert_allclose(loss(log_pi, adv), -(-1.0 - 4.0 + 2.0 - 1.5) / 4, rtol=1e-6)
+    np.testing.assert_allclose(loss(log_pi, adv, jnp.ones((2, 2))), loss(log_pi, adv), rtol=1e-6)
+    with pytest.raises(AssertionError):
+        losses.policy_gradient_loss(log_pi, adv[0])

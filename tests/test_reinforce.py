@@ -7,6 +7,7 @@ import pytest
 
 from purerl import losses
 from purerl.algos import reinforce
+from purerl.distributions import Categorical
 from purerl.networks import Table
 from purerl.run import prepare, train
 
@@ -51,7 +52,7 @@ def test_gradient_of_a_tabular_softmax_policy_is_the_score_function():
     w = jnp.array([1.0, 1.0, 1.0, 1.0, 0.0])
 
     def loss(params):
-        return losses.policy_gradient_loss(table.apply(params, s), a, adv, w)
+        return losses.policy_gradient_loss(Categorical(table.apply(params, s)).log_prob(a), adv, w)
 
     grad = jax.grad(loss)(params)["params"]["table"]
     theta = np.asarray(params["params"]["table"])
@@ -68,8 +69,11 @@ def test_expected_score_function_gradient_is_the_policy_gradient():
     theta = jnp.array([0.3, -0.2, 1.0])
     r = jnp.array([1.0, 5.0, -2.0])
 
+    def loss(theta, a):
+        return losses.policy_gradient_loss(Categorical(theta).log_prob(a), r[a])
+
     def sample_gradient(a):
-        return -jax.grad(losses.policy_gradient_loss)(theta[None], a[None], r[a][None], jnp.ones(1))[0]
+        return -jax.grad(loss)(theta, a)
 
     pi = jax.nn.softmax(theta)
     expected = jnp.sum(pi[:, None] * jax.vmap(sample_gradient)(jnp.arange(3)), 0)
@@ -80,6 +84,20 @@ def test_expected_score_function_gradient_is_the_policy_gradient():
 def test_rejects_a_continuous_action_space():
     with pytest.raises(ValueError, match="discrete action space; Pendulum-v1 has a continuous one"):
         prepare("reinforce", "Pendulum-v1")
+
+
+def test_the_network_setting_picks_tables_or_mlps():
+    """auto: tables on discrete observations, MLPs on Box ones; either can be asked for where it fits."""
+    def policy_params(env_id, network):
+        job = prepare("reinforce", env_id, settings={"network": network, "num_envs": 1})
+        return job.algorithm.init(jax.random.key(0), job.hparams).policy_params["params"]
+
+    assert set(policy_params("FrozenLake-misc", "auto")) == {"table"}
+    assert set(policy_params("CartPole-v1", "auto")) == {"Dense_0", "Dense_1", "Dense_2"}
+    one_hot_mlp = policy_params("FrozenLake-misc", "mlp")
+    assert one_hot_mlp["Dense_0"]["kernel"].shape == (16, 64)
+    with pytest.raises(ValueError, match="the table network needs discrete observations; CartPole-v1"):
+        prepare("reinforce", "CartPole-v1", settings={"network": "table"})
 
 
 def test_update_metrics_and_masked_steps():

@@ -37,15 +37,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, parallel, settings
+from purerl import losses, networks, parallel, settings
+from purerl.distributions import Categorical, Normal, sample_each
 from purerl.driver import Algorithm
-from purerl.envs import Env
-from purerl.networks import MLP
+from purerl.envs import Env, to_bounds
 from purerl.returns import gae
 from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
-_LOG_2PI_E = float(np.log(2 * np.pi * np.e))
 
 
 class HParams(NamedTuple):
@@ -95,6 +94,7 @@ def make_a3c(
     num_envs: int = 8,
     rollout_len: int = 32,
     devices: int = 1,
+    network: str = "mlp",
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
     state_dependent_std: bool = False,
@@ -102,12 +102,13 @@ def make_a3c(
     """Synchronous advantage actor-critic over `devices` devices.
 
     Args:
-      env: the environment (discrete observations are one-hot encoded).
+      env: the environment.
       total_steps: env steps per seed, over which the step size anneals.
       num_envs: actors per device; the learner gathers devices * num_envs.
       rollout_len: n, env steps per actor per update.
       devices: devices the actors are split over (1: A2C on one device).
-      hidden: hidden layer sizes of the policy and value MLPs.
+      network: the policy and value networks (`purerl.networks.NETWORKS`).
+      hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
       state_dependent_std: Box actions: the policy network outputs the
         log-std too, instead of a learned state-independent vector.
@@ -115,56 +116,39 @@ def make_a3c(
     if min(num_envs, rollout_len, devices) <= 0:
         raise ValueError("num_envs, rollout_len and devices must be positive")
     actors_total = devices * num_envs
+    steps_per_update = actors_total * rollout_len
     discrete = env.discrete_actions
     dims = env.num_actions if discrete else int(np.prod(env.action_shape))
-    policy = MLP((*hidden, dims * (1 if discrete or not state_dependent_std else 2)), activation, 0.01)
-    value = MLP((*hidden, 1), activation)
-    if not discrete:
-        low, high = jnp.asarray(env.action_low), jnp.asarray(env.action_high)
-
-    def features(obs):
-        return obs if env.num_obs is None else jax.nn.one_hot(obs, env.num_obs)
+    outputs = dims * (1 if discrete or not state_dependent_std else 2)
+    sizes = {"hidden": hidden, "activation": activation}
+    policy = networks.make(network, env, outputs=outputs, last_scale=0.01, **sizes)
+    value = networks.make(network, env, outputs=1, **sizes)
 
     def distribution(params, obs):
-        """Logits [..., A], or the Gaussian's mean and log-std [..., D] in [-1, 1] units."""
-        out = policy.apply(params["policy"], features(obs))
+        """A categorical over logits [..., A], or a Gaussian [..., D] in [-1, 1] units."""
+        out = policy.apply(params["policy"], obs)
         if discrete:
-            return out, None
+            return Categorical(out)
         if state_dependent_std:
-            return out[..., :dims], params["log_std"] + out[..., dims:]
-        return out, jnp.broadcast_to(params["log_std"], out.shape)
-
-    def log_prob_and_entropy(params, obs, action):
-        mean, log_std = distribution(params, obs)
-        if discrete:
-            log_pi = jnp.take_along_axis(jax.nn.log_softmax(mean), action[..., None], -1)[..., 0]
-            return log_pi, losses.entropy(mean)
-        z = (action.reshape(mean.shape) - mean) * jnp.exp(-log_std)
-        log_pi = jnp.sum(-0.5 * jnp.square(z) - log_std - 0.5 * np.log(2 * np.pi), -1)
-        return log_pi, jnp.sum(log_std + 0.5 * _LOG_2PI_E, -1)
+            return Normal(out[..., :dims], params["log_std"] + out[..., dims:])
+        return Normal(out, jnp.broadcast_to(params["log_std"], out.shape))
 
     def sample(params, obs, keys):
         """One action per actor from its own key: [N] keys -> [N, ...] (unclipped)."""
-        mean, log_std = distribution(params, obs)
-        if discrete:
-            return jax.vmap(jax.random.categorical)(keys, mean)
-        noise = jax.vmap(lambda k: jax.random.normal(k, (dims,)))(keys)
-        return (mean + jnp.exp(log_std) * noise).reshape(-1, *env.action_shape)
+        action = sample_each(distribution(params, obs), keys)
+        return action if discrete else action.reshape(-1, *env.action_shape)
 
     def to_env(action):
         """Unit-box action -> the env's bounds, clipped."""
-        if discrete:
-            return action
-        return low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
+        return action if discrete else to_bounds(action, env.action_low, env.action_high)
 
     def v(params, obs):
-        return value.apply(params["value"], features(obs))[..., 0]
+        return value.apply(params["value"], obs)[..., 0]
 
     def init(key, hp):
         policy_key, value_key, reset_key, actor_key = jax.random.split(key, 4)
         obs, env_state = env.reset(reset_key, actors_total)
-        x = features(obs)
-        params = {"policy": policy.init(policy_key, x), "value": value.init(value_key, x)}
+        params = {"policy": policy.init(policy_key, obs), "value": value.init(value_key, obs)}
         if not discrete:
             params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
         actors = Actors(obs, env_state, jax.random.split(actor_key, actors_total))
@@ -187,10 +171,10 @@ def make_a3c(
         adv = gae(hp.reward_scale * traj.reward, jax.lax.stop_gradient(v_t), v_tp1, traj.terminated,
                   traj.terminated | traj.truncated, hp.gamma, hp.gae_lambda)
         returns = jax.lax.stop_gradient(adv + v_t)
-        log_pi, entropy = log_prob_and_entropy(params, traj.obs, traj.action)
-        policy_loss = -jnp.mean(log_pi * adv)
+        dist = distribution(params, traj.obs)
+        policy_loss = losses.policy_gradient_loss(dist.log_prob(traj.action), adv)
         value_loss = jnp.mean(jnp.square(returns - v_t))
-        entropy = jnp.mean(entropy)
+        entropy = jnp.mean(dist.entropy())
         loss = policy_loss + hp.value_coef * value_loss - hp.entropy_coef * entropy
         return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy}
 
@@ -204,15 +188,14 @@ def make_a3c(
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = parallel.pmean({"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads)}, axis_name)
-        steps = state.env_steps + actors_total * rollout_len
-        return State(params, opt_state, actors, steps), metrics
+        return State(params, opt_state, actors, state.env_steps + steps_per_update), metrics
 
     def act(state, obs, key):
         keys = jax.random.split(key, obs.shape[0])
         return to_env(sample(state.params, obs, keys))
 
     return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
-                     steps_per_update=actors_total * rollout_len)
+                     steps_per_update=steps_per_update)
 
 
 DEFINITION = settings.Definition(
@@ -222,8 +205,8 @@ DEFINITION = settings.Definition(
         "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "value_coef": NON_NEGATIVE,
         "entropy_coef": NON_NEGATIVE, "max_grad_norm": POSITIVE, "reward_scale": POSITIVE,
         "init_log_std": Range(-20.0, 2.0), "num_envs": POSITIVE, "rollout_len": POSITIVE,
-        "devices": POSITIVE, "hidden": SIZES, "activation": one_of("tanh", "relu"),
-        "state_dependent_std": FLAG,
+        "devices": POSITIVE, "network": one_of(*networks.NETWORKS), "hidden": SIZES,
+        "activation": one_of("tanh", "relu"), "state_dependent_std": FLAG,
     },
     obs="any",
     actions="any",

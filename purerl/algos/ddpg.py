@@ -27,10 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, replay, settings
+from purerl import losses, networks, replay, settings
 from purerl.driver import Algorithm
-from purerl.envs import Env
-from purerl.networks import MLP
+from purerl.envs import Env, from_bounds, to_bounds
 from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
@@ -61,11 +60,6 @@ class State(NamedTuple):
     env_steps: Array  # [] env steps taken, all N envs together
 
 
-def soft_update(online: Any, target: Any, tau: Array) -> Any:
-    """Polyak averaging: target <- tau * online + (1 - tau) * target, leaf by leaf."""
-    return jax.tree.map(lambda o, t: tau * o + (1.0 - tau) * t, online, target)
-
-
 def critic_target(r_t: Array, terminated_t: Array, q_t: Array, gamma: Array) -> Array:
     """y = r_t + gamma (1 - terminated_t) Q'(s'_t, mu'(s'_t)); only termination stops the bootstrap.
 
@@ -85,6 +79,7 @@ def make_ddpg(
     num_envs: int = 1,
     buffer_size: int = 100_000,
     batch_size: int = 256,
+    network: str = "mlp",
     hidden: Sequence[int] = (64, 64),
     noise: str = "gaussian",
 ) -> Algorithm:
@@ -96,14 +91,14 @@ def make_ddpg(
       num_envs: envs stepped together; one gradient step per vectorised step.
       buffer_size: replay capacity in transitions.
       batch_size: minibatch size of a gradient step.
-      hidden: hidden layer sizes of the actor and critic MLPs.
+      network: the actor and critic networks (`purerl.networks.NETWORKS`); the
+        critic takes the action after the encoded observation.
+      hidden: their hidden layer sizes.
       noise: "gaussian" (independent per step) or "ou" (Ornstein-Uhlenbeck, as in the paper).
     """
     del total_steps
     if env.discrete_actions:
         raise ValueError(f"DDPG needs a continuous (Box) action space; {env.id} has a discrete one")
-    if env.num_obs is not None or len(env.obs_shape) != 1:
-        raise ValueError(f"DDPG needs a flat Box observation; {env.id} has shape {env.obs_shape}")
     if noise not in ("gaussian", "ou"):
         raise ValueError(f"noise must be 'gaussian' or 'ou', not {noise!r}")
     if min(num_envs, buffer_size, batch_size) <= 0:
@@ -111,29 +106,27 @@ def make_ddpg(
     if buffer_size < num_envs:
         raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
     dims = int(np.prod(env.action_shape))
-    center = jnp.asarray((env.action_high + env.action_low) / 2).reshape(dims)
-    half = jnp.asarray((env.action_high - env.action_low) / 2).reshape(dims)
-    actor = MLP((*hidden, dims), "relu")
-    critic = MLP((*hidden, 1), "relu")
+    actor = networks.make(network, env, outputs=dims, hidden=hidden)
+    critic = networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims)
 
     def mu(params, obs):
         """Deterministic action in [-1, 1] units, [N, D]."""
         return jnp.tanh(actor.apply(params, obs))
 
     def q(params, obs, unit_action):
-        return critic.apply(params, jnp.concatenate([obs, unit_action], -1))[..., 0]
+        return critic.apply(params, obs, unit_action)[..., 0]
 
     def to_env(unit_action):
-        return (center + half * jnp.clip(unit_action, -1.0, 1.0)).reshape(-1, *env.action_shape)
+        return to_bounds(unit_action.reshape(-1, *env.action_shape), env.action_low, env.action_high)
 
     def to_unit(action):
-        return (action.reshape(-1, dims) - center) / half
+        return from_bounds(action, env.action_low, env.action_high).reshape(-1, dims)
 
     def init(key, hp):
         actor_key, critic_key, reset_key, key = jax.random.split(key, 4)
         obs, env_state = env.reset(reset_key, num_envs)
         actor_params = actor.init(actor_key, obs)
-        critic_params = critic.init(critic_key, jnp.concatenate([obs, jnp.zeros((num_envs, dims))], -1))
+        critic_params = critic.init(critic_key, obs, jnp.zeros((num_envs, dims)))
         example = jax.eval_shape(env.step, key, env_state, obs, to_env(jnp.zeros((num_envs, dims))))[0]
         buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), buffer_size)
         return State(actor_params, critic_params, actor_params, critic_params,
@@ -173,8 +166,9 @@ def make_ddpg(
         actor_params = optax.apply_updates(state.actor_params, updates)
         learned = {
             "actor_params": actor_params, "critic_params": critic_params,
-            "target_actor_params": soft_update(actor_params, state.target_actor_params, hp.tau),
-            "target_critic_params": soft_update(critic_params, state.target_critic_params, hp.tau),
+            "target_actor_params": optax.incremental_update(actor_params, state.target_actor_params, hp.tau),
+            "target_critic_params": optax.incremental_update(critic_params, state.target_critic_params,
+                                                             hp.tau),
             "actor_opt_state": actor_opt_state, "critic_opt_state": critic_opt_state,
         }
         return learned, {"critic_loss": c_loss, "actor_loss": a_loss, "mean_q": jnp.mean(q_tm1)}
@@ -207,7 +201,8 @@ DEFINITION = settings.Definition(
     ranges={
         "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
         "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
-        "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES,
+        "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
+        "network": one_of(*networks.NETWORKS), "hidden": SIZES,
         "noise": one_of("gaussian", "ou"),
     },
     obs="any",

@@ -24,10 +24,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, replay, settings
+from purerl import losses, networks, replay, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env, Transition
-from purerl.networks import MLP
 from purerl.policies import epsilon_greedy, greedy, linear_schedule
 from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
@@ -92,6 +91,7 @@ def make_dqn(
     train_freq: int = 1,
     buffer_size: int = 10_000,
     batch_size: int = 128,
+    network: str = "mlp",
     hidden: Sequence[int] = (120, 84),
     double: bool = False,
     loss: str = "mse",
@@ -99,13 +99,14 @@ def make_dqn(
     """DQN on a discrete-action env.
 
     Args:
-      env: the environment (discrete observations are one-hot encoded).
+      env: the environment.
       total_steps: env steps per seed (the epsilon schedule's horizon).
       num_envs: envs stepped together.
       train_freq: vectorised env steps (of `num_envs` each) per gradient step.
       buffer_size: replay capacity in transitions.
       batch_size: minibatch size of a gradient step.
-      hidden: hidden layer sizes of the Q-network.
+      network: the Q-network (`purerl.networks.NETWORKS`).
+      hidden: its hidden layer sizes.
       double: use the Double DQN target.
       loss: "mse" (0.5 td^2) or "huber" (delta = hparams.huber_delta).
     """
@@ -117,13 +118,11 @@ def make_dqn(
         raise ValueError("num_envs, train_freq, buffer_size and batch_size must be positive")
     if buffer_size < num_envs:
         raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
-    network = MLP((*hidden, env.num_actions))
-
-    def features(obs):
-        return obs if env.num_obs is None else jax.nn.one_hot(obs, env.num_obs)
+    q_network = networks.make(network, env, outputs=env.num_actions, hidden=hidden)
+    steps_per_update = num_envs * train_freq
 
     def q_values(params, obs):
-        return network.apply(params, features(obs))
+        return q_network.apply(params, obs)
 
     def epsilon(hp, env_steps):
         return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, env_steps, total_steps)
@@ -131,7 +130,7 @@ def make_dqn(
     def init(key, hp):
         net_key, reset_key, key = jax.random.split(key, 3)
         obs, env_state = env.reset(reset_key, num_envs)
-        params = network.init(net_key, features(obs))
+        params = q_network.init(net_key, obs)
         step = jax.eval_shape(env.step, key, env_state, obs, jnp.zeros(num_envs, jnp.int32))
         buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), step[0]), buffer_size)
         zero = jnp.zeros((), jnp.int32)
@@ -165,7 +164,7 @@ def make_dqn(
 
         carry = (state.obs, state.env_state, state.buffer)
         (obs, env_state, buffer), _ = jax.lax.scan(env_step, carry, (act_keys, env_keys))
-        env_steps = state.env_steps + num_envs * train_freq
+        env_steps = state.env_steps + steps_per_update
 
         batch = replay.sample(buffer, sample_key, batch_size)
         (loss_value, q_tm1), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -179,9 +178,8 @@ def make_dqn(
         params, opt_state = keep(params, state.params), keep(opt_state, state.opt_state)
         grad_steps = state.grad_steps + learning.astype(jnp.int32)
         refresh = learning & (grad_steps % hp.target_period == 0)
-        target_params = jax.tree.map(
-            lambda p, t: jnp.where(refresh, hp.tau * p + (1.0 - hp.tau) * t, t), params, state.target_params
-        )
+        moved = optax.incremental_update(params, state.target_params, hp.tau)
+        target_params = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), moved, state.target_params)
         metrics = {
             "loss": loss_value,
             "epsilon": eps,
@@ -195,7 +193,7 @@ def make_dqn(
     def act(state, obs, key):
         return greedy(key, q_values(state.params, obs))
 
-    return Algorithm(init, update, act, steps_per_update=num_envs * train_freq)
+    return Algorithm(init, update, act, steps_per_update=steps_per_update)
 
 
 DEFINITION = settings.Definition(
@@ -205,7 +203,8 @@ DEFINITION = settings.Definition(
         "lr": POSITIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "epsilon_decay": UNIT,
         "tau": Range(0.0, 1.0, low_open=True), "target_period": POSITIVE, "learning_starts": NON_NEGATIVE,
         "max_grad_norm": POSITIVE, "huber_delta": POSITIVE, "num_envs": POSITIVE, "train_freq": POSITIVE,
-        "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES, "double": FLAG,
+        "buffer_size": POSITIVE, "batch_size": POSITIVE, "network": one_of(*networks.NETWORKS),
+        "hidden": SIZES, "double": FLAG,
         "loss": one_of("mse", "huber"),
     },
     obs="any",

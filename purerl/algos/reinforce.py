@@ -14,8 +14,9 @@ The constant gamma^t of Sutton & Barto's update is left out, as in most
 implementations: it would all but silence the late steps of a 500-step
 CartPole episode. An episode cut by the time limit (truncated, not
 terminated) bootstraps G from V_w of its final observation, since truncation
-is not an end of the task (Pardo et al. 2018). Discrete observations get a
-tabular softmax policy and a table of values; Box observations get MLPs.
+is not an end of the task (Pardo et al. 2018). The `network` setting picks the
+policy and value networks; "auto" gives discrete observations a tabular
+softmax policy and a table of values, and Box observations MLPs.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, settings
+from purerl import losses, networks, settings
+from purerl.distributions import Categorical
 from purerl.driver import Algorithm
 from purerl.envs import Env
-from purerl.networks import MLP, Table
 from purerl.returns import discounted_returns
 from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, one_of
 
@@ -93,6 +94,7 @@ def make_reinforce(
     *,
     total_steps: int,
     num_envs: int = 8,
+    network: str = "auto",
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
 ) -> Algorithm:
@@ -102,7 +104,9 @@ def make_reinforce(
       env: the environment.
       total_steps: env steps per seed (unused: the update has no schedule).
       num_envs: episodes per update, one per vmapped env.
-      hidden: hidden layer sizes of the policy and value MLPs (Box observations).
+      network: the policy and value networks (`purerl.networks.NETWORKS`), or
+        "auto": "table" on discrete observations, "mlp" on others.
+      hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
     """
     del total_steps
@@ -111,11 +115,14 @@ def make_reinforce(
     if num_envs <= 0:
         raise ValueError(f"num_envs must be positive, got {num_envs}")
     horizon = env.max_steps
-    if env.num_obs is None:
-        policy = MLP((*hidden, env.num_actions), activation, last_scale=0.01)
-        value = MLP((*hidden, 1), activation)
-    else:
-        policy, value = Table(env.num_obs, env.num_actions), Table(env.num_obs, 1)
+    if network == "auto":
+        network = "mlp" if env.num_obs is None else "table"
+    policy = networks.make(network, env, outputs=env.num_actions, hidden=hidden, activation=activation,
+                           last_scale=0.01)
+    value = networks.make(network, env, outputs=1, hidden=hidden, activation=activation)
+
+    def pi(params, obs):
+        return Categorical(policy.apply(params, obs))
 
     def v(params, obs):
         return value.apply(params, obs)[..., 0]
@@ -129,12 +136,12 @@ def make_reinforce(
 
     def loss_fn(params, obs, action, g, weight, hp):
         policy_params, value_params = params
-        logits = policy.apply(policy_params, obs)
+        dist = pi(policy_params, obs)
         baseline = v(value_params, obs)
-        policy_loss = losses.policy_gradient_loss(logits, action, g - baseline, weight)
+        policy_loss = losses.policy_gradient_loss(dist.log_prob(action), g - baseline, weight)
         steps = jnp.maximum(jnp.sum(weight), 1.0)
         value_loss = jnp.sum(weight * losses.l2_loss(g - baseline)) / steps
-        entropy = jnp.sum(weight * losses.entropy(logits)) / steps
+        entropy = jnp.sum(weight * dist.entropy()) / steps
         return policy_loss + value_loss - hp.entropy_coef * entropy, (policy_loss, value_loss, entropy)
 
     def rollout(policy_params, key):
@@ -145,7 +152,7 @@ def make_reinforce(
         def env_step(carry, _):
             obs, env_state, key = carry
             key, act_key, step_key = jax.random.split(key, 3)
-            action = jax.random.categorical(act_key, policy.apply(policy_params, obs))
+            action = pi(policy_params, obs).sample(act_key)
             transition, obs, env_state = env.step(step_key, env_state, obs, action)
             return (obs, env_state, key), transition
 
@@ -181,7 +188,7 @@ def make_reinforce(
         return new_state, metrics
 
     def act(state, obs, key):
-        return jax.random.categorical(key, policy.apply(state.policy_params, obs))
+        return pi(state.policy_params, obs).sample(key)
 
     return Algorithm(init, update, act, steps_per_update=num_envs * horizon)
 
@@ -191,7 +198,8 @@ DEFINITION = settings.Definition(
     hparams=HParams,
     ranges={
         "lr": POSITIVE, "value_lr": POSITIVE, "gamma": UNIT, "entropy_coef": NON_NEGATIVE,
-        "num_envs": POSITIVE, "hidden": SIZES, "activation": one_of("tanh", "relu"),
+        "num_envs": POSITIVE, "network": one_of("auto", *networks.NETWORKS), "hidden": SIZES,
+        "activation": one_of("tanh", "relu"),
     },
     obs="any",
     actions="discrete",
