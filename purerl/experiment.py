@@ -113,8 +113,11 @@ def summarize(job, result, *, resumed_at: int | None = None) -> dict:
 def _ctrl_c(enabled: bool) -> Iterator[threading.Event]:
     """While inside, the first Ctrl-C sets the event (the loop stops after its chunk); a second one
     interrupts at once."""
+    import jax
+
     event = threading.Event()
-    if not enabled or threading.current_thread() is not threading.main_thread():
+    # Several processes must stop at the same chunk, which a signal to one of them cannot promise.
+    if not enabled or jax.process_count() > 1 or threading.current_thread() is not threading.main_thread():
         yield event
         return
 

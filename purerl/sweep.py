@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import AxisType, NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding, PartitionSpec
 
-from purerl import registry
+from purerl import parallel, registry
 from purerl.driver import to_hparams
 from purerl.run import Job, env_steps
 
@@ -95,17 +95,6 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> Any:
         values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | dict(point))
         stacked.append(to_hparams(type(job.hparams), registry.split(job.algo, values)[1]))
     return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked)
-
-
-def make_mesh(devices: int | None = None) -> jax.sharding.Mesh:
-    """A one-axis mesh over the first `devices` of all (every process's) devices."""
-    available = jax.device_count()
-    devices = available if devices is None else devices
-    if not 1 <= devices <= available:
-        raise ValueError(f"devices must be between 1 and the {available} available, got {devices}")
-    if jax.process_count() > 1 and devices != available:
-        raise ValueError("a multi-process sweep runs on every device of every process")
-    return jax.make_mesh((devices,), (AXIS,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
 
 
 def compile_sweep(job: Job, mesh: jax.sharding.Mesh):
@@ -197,7 +186,7 @@ def sweep(
     hparams = point_hparams(job, points) if hparams is None else hparams
     num_points, num_seeds = len(points), len(seeds)
     runs = num_points * num_seeds
-    mesh = make_mesh(devices)
+    mesh = parallel.make_mesh(jax.device_count() if devices is None else devices, AXIS)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"chunk size must be positive, got {chunk_size}")
     chunk = runs if chunk_size is None else min(chunk_size, runs)
