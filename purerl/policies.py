@@ -1,4 +1,9 @@
-"""Action selection shared by the algorithms."""
+"""Action selection, schedules and update counters shared by the algorithms.
+
+Counters count updates, not env steps: an int32 env-step count wraps negative past 2^31 steps
+(minutes on an accelerator), while updates take `steps_per_update` env steps each. Schedules run
+on the fraction of the run done, a float; env-step thresholds become update thresholds exactly.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +47,29 @@ def epsilon_greedy(key: Array, q: Array, epsilon: Array) -> Array:
     return jnp.where(u[..., 0] < epsilon, random_action, greedy_action)
 
 
-def linear_schedule(start: Array, end: Array, fraction: Array, step: Array, total_steps: int) -> Array:
-    """Falls linearly from `start` to `end` over `fraction` of `total_steps`, then stays."""
-    progress = jnp.where(fraction > 0, step / jnp.maximum(fraction * total_steps, 1.0), 1.0)
-    return start + (end - start) * jnp.clip(progress, 0.0, 1.0)
+INT32_MAX = 2**31 - 1
+
+
+def linear_schedule(start: Array, end: Array, fraction: Array, progress: Array) -> Array:
+    """Falls linearly from `start` to `end` over the first `fraction` of the run, then stays.
+
+    Args:
+      start, end: the values at the start and after `fraction` of the run.
+      fraction: the share of the run the fall takes (0: `end` throughout).
+      progress: the share of the run done, e.g. updates / total updates (above 1: `end`).
+    """
+    t = jnp.where(fraction > 0, progress / jnp.where(fraction > 0, fraction, 1.0), 1.0)
+    return start + (end - start) * jnp.clip(t, 0.0, 1.0)
+
+
+def updates_until(env_steps: Array, steps_per_update: int) -> Array:
+    """ceil(env_steps / steps_per_update): the updates after which `env_steps` (>= 0) have been taken.
+
+    Exact int32 arithmetic for any int32 `env_steps` (no `env_steps + steps_per_update - 1`).
+    """
+    return -(-jnp.asarray(env_steps, jnp.int32) // steps_per_update)
+
+
+def increment(counter: Array) -> Array:
+    """counter + 1, saturating at the int32 maximum instead of wrapping negative."""
+    return counter + (counter < INT32_MAX).astype(counter.dtype)

@@ -54,7 +54,7 @@ def test_noisy_and_warm_up_actions_stay_within_the_bounds(noise):
     assert np.all(actions >= -2.0) and np.all(actions <= 2.0)
     assert np.mean(np.abs(actions[10:]) == 2.0) > 0.3  # noise of 3 half-ranges: clipped often
     assert np.all(np.abs(actions[:10]) < 2.0) and np.std(actions[:10]) > 0.5  # uniform warm-up
-    assert state.env_steps == 120
+    assert state.updates == 30
 
 
 def test_ou_noise_resets_at_episode_ends():

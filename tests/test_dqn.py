@@ -90,15 +90,16 @@ def same(a, b):
 
 
 def test_no_gradient_step_before_learning_starts_and_the_buffer_fills():
-    states, _ = run_updates(4, learning_starts=6)
-    assert [int(s.env_steps) for s in states] == [0, 2, 4, 6, 8]
-    assert [int(s.grad_steps) for s in states] == [0, 0, 0, 1, 2]
+    states, _ = run_updates(4, learning_starts=6)  # 2 envs: the third update reaches 6 env steps
+    assert [int(s.updates) for s in states] == [0, 1, 2, 3, 4]
+    assert [int(s.target_age) for s in states] == [0, 0, 0, 1, 2]  # gradient steps since the refresh
     assert same(states[0].params, states[2].params) and not same(states[2].params, states[3].params)
     assert [int(s.buffer.size) for s in states] == [0, 2, 4, 6, 8]
 
 
 def test_hard_target_copy_every_target_period_gradient_steps():
     states, _ = run_updates(7, learning_starts=0, target_period=3, tau=1.0)
+    assert [int(s.target_age) for s in states] == [0, 1, 2, 0, 1, 2, 0, 1]
     for i, s in enumerate(states):
         if i < 3:
             assert same(s.target_params, states[0].params)
@@ -125,7 +126,7 @@ def test_metrics():
 @pytest.mark.parametrize("static", [{"double": True}, {"loss": "huber"}, {"train_freq": 3}])
 def test_variants_learn(static):
     states, metrics = run_updates(2, static, learning_starts=0)
-    assert int(states[-1].env_steps) == 2 * 2 * static.get("train_freq", 1)
+    assert int(states[-1].updates) == 2
     assert np.isfinite(float(metrics["loss"])) and not same(states[0].params, states[-1].params)
 
 

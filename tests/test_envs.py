@@ -115,8 +115,12 @@ def test_epsilon_greedy_and_schedule():
     np.testing.assert_array_equal(epsilon_greedy(jax.random.key(0), q, 0.0), 2)
     frac_greedy = float(jnp.mean(epsilon_greedy(jax.random.key(0), q, 0.3) == 2))
     assert frac_greedy == pytest.approx(0.7 + 0.3 / 3, abs=0.03)
-    sched = jax.jit(linear_schedule, static_argnums=4)
-    assert float(sched(1.0, 0.1, 0.5, 0, 100)) == pytest.approx(1.0)
-    assert float(sched(1.0, 0.1, 0.5, 25, 100)) == pytest.approx(0.55)
-    assert float(sched(1.0, 0.1, 0.5, 90, 100)) == pytest.approx(0.1)
-    assert float(sched(1.0, 0.1, 0.0, 0, 100)) == pytest.approx(0.1)  # no decay: the end value
+    for sched in (linear_schedule, jax.jit(linear_schedule)):
+        assert float(sched(1.0, 0.1, 0.5, 0.0)) == pytest.approx(1.0)
+        assert float(sched(1.0, 0.1, 0.5, 0.25)) == pytest.approx(0.55)
+        assert float(sched(1.0, 0.1, 0.5, 0.9)) == pytest.approx(0.1)
+        assert float(sched(1.0, 0.1, 0.5, 7.0)) == pytest.approx(0.1)  # past the run: stays
+        assert float(sched(1.0, 0.1, 0.0, 0.0)) == pytest.approx(0.1)  # no decay: the end value
+    progress = jnp.array([0.0, 0.1, 0.2])
+    np.testing.assert_allclose(jax.vmap(linear_schedule, (None, None, None, 0))(1.0, 0.0, 0.2, progress),
+                               [1.0, 0.5, 0.0], rtol=1e-6)

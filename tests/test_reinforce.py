@@ -109,7 +109,7 @@ def test_update_metrics_and_masked_steps():
     # CartPole pays 1 per step, so a first episode's return is its length, well under the 500-step limit.
     assert float(metrics["episode_return"]) == float(metrics["episode_length"]) < 100
     assert float(metrics["entropy"]) == pytest.approx(np.log(2), abs=0.01)  # near-uniform initial policy
-    assert int(state.env_steps) == 1000
+    assert int(state.updates) == 1
 
 
 def test_tabular_policy_solves_deterministic_frozen_lake():

@@ -41,6 +41,7 @@ from purerl import losses, networks, parallel, settings
 from purerl.distributions import Categorical, Normal, sample_each
 from purerl.driver import Algorithm
 from purerl.envs import Env, to_bounds
+from purerl.policies import increment
 from purerl.returns import gae
 from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
@@ -69,16 +70,20 @@ class State(NamedTuple):
     params: Any  # {"policy", "value"[, "log_std"]}, replicated on every device
     opt_state: Any  # Adam state, replicated
     actors: Actors  # leading axis split over devices
-    env_steps: Array  # [] env steps taken, all actors together
+    updates: Array  # [] int32 updates done (devices * num_envs * rollout_len env steps each)
 
 
 STATE_SPEC = State(parallel.REPLICATED, parallel.REPLICATED, parallel.SHARDED, parallel.REPLICATED)
 
 
+def step_size(hp: HParams, progress: Array) -> Array:
+    """The Adam step size at `progress` (fraction of the run done): lr annealed by lr_decay, linearly."""
+    return hp.lr * (1.0 - hp.lr_decay * jnp.clip(progress, 0.0, 1.0))
+
+
 def make_optimizer(hp: HParams, progress: Array = 0.0) -> optax.GradientTransformation:
-    """Clipped Adam at the step size of `progress` (fraction of the run done), rebuilt from hparams."""
-    lr = hp.lr * (1.0 - hp.lr_decay * jnp.clip(progress, 0.0, 1.0))
-    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(lr))
+    """Clipped Adam at the step size of `progress`, rebuilt from hparams."""
+    return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(step_size(hp, progress)))
 
 
 def split_each(keys: Array, num: int) -> tuple[Array, ...]:
@@ -117,6 +122,7 @@ def make_a3c(
         raise ValueError("num_envs, rollout_len and devices must be positive")
     actors_total = devices * num_envs
     steps_per_update = actors_total * rollout_len
+    total_updates = total_steps / steps_per_update
     discrete = env.discrete_actions
     dims = env.num_actions if discrete else int(np.prod(env.action_shape))
     outputs = dims * (1 if discrete or not state_dependent_std else 2)
@@ -184,11 +190,13 @@ def make_a3c(
         (loss, metrics), grads = parallel.loss_and_pgrad(loss_fn, axis_name, has_aux=True)(
             state.params, traj, hp
         )
-        optimizer = make_optimizer(hp, state.env_steps / total_steps)
+        progress = state.updates / total_updates
+        optimizer = make_optimizer(hp, progress)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics = parallel.pmean({"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads)}, axis_name)
-        return State(params, opt_state, actors, state.env_steps + steps_per_update), metrics
+        metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads)}
+        metrics = {**parallel.pmean(metrics, axis_name), "lr": step_size(hp, progress)}
+        return State(params, opt_state, actors, increment(state.updates)), metrics
 
     def act(state, obs, key):
         keys = jax.random.split(key, obs.shape[0])

@@ -13,8 +13,9 @@ with both target networks and s' the pre-reset next observation (so a
 time-limit truncation still bootstraps), and on the actor, up the
 deterministic policy gradient grad_a Q(s, a)|a=mu(s) grad mu(s). Both targets
 then move to tau * online + (1 - tau) * target. Until `learning_starts` env
-steps the actions are uniform in the bounds and nothing is learned.
-Evaluation runs mu(s) without noise.
+steps the actions are uniform in the bounds and nothing is learned; the state
+counts updates, so that holds past 2^31 env steps too. Evaluation runs mu(s)
+without noise.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import optax
 from purerl import losses, networks, replay, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env, from_bounds, to_bounds
+from purerl.policies import increment, updates_until
 from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
@@ -57,7 +59,7 @@ class State(NamedTuple):
     env_state: Any  # [N] gymnax states
     noise: Array  # [N, D] OU process state (zeros for Gaussian noise)
     key: Array  # PRNG key
-    env_steps: Array  # [] env steps taken, all N envs together
+    updates: Array  # [] int32 updates done (num_envs env steps each), saturating
 
 
 def critic_target(r_t: Array, terminated_t: Array, q_t: Array, gamma: Array) -> Array:
@@ -143,7 +145,7 @@ def make_ddpg(
             process = hp.noise_sigma * eps
         unit = mu(state.actor_params, state.obs) + process
         uniform = jax.random.uniform(uniform_key, (num_envs, dims), minval=-1.0, maxval=1.0)
-        unit = jnp.where(state.env_steps < hp.learning_starts, uniform, unit)
+        unit = jnp.where(state.updates < updates_until(hp.learning_starts, num_envs), uniform, unit)
         return to_env(unit), process
 
     def critic_loss(critic_params, state, batch, hp):
@@ -181,9 +183,10 @@ def make_ddpg(
         state = state._replace(
             buffer=replay.add(state.buffer, transition), obs=obs, env_state=env_state,
             noise=jnp.where(done, 0.0, process) if noise == "ou" else state.noise,
-            key=key, env_steps=state.env_steps + num_envs)
+            key=key, updates=increment(state.updates))
         learned, metrics = learn(state, replay.sample(state.buffer, sample_key, batch_size), hp)
-        learning = state.env_steps >= hp.learning_starts
+        # Learn once updates * num_envs >= learning_starts env steps are in the buffer.
+        learning = state.updates >= updates_until(hp.learning_starts, num_envs)
         before = {name: getattr(state, name) for name in learned}
         learned = jax.tree.map(lambda new, old: jnp.where(learning, new, old), learned, before)
         return state._replace(**learned), metrics

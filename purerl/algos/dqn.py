@@ -10,7 +10,8 @@ gradient step on a sampled minibatch towards
 where s' is the pre-reset next observation: a time-limit truncation still
 bootstraps. Every `target_period` gradient steps the target moves to
 tau * online + (1 - tau) * target (tau = 1: the paper's hard copy). Gradient
-steps start once `learning_starts` env steps are in the buffer. The loss is
+steps start once `learning_starts` env steps are in the buffer. The state
+counts updates, not env steps, so nothing wraps past 2^31 env steps. The loss is
 0.5 td^2 by default: on classic control Huber with delta 1 (the paper's error
 clipping) can diverge, see TARGETS.md; `loss="huber"` keeps it as an option.
 """
@@ -27,7 +28,7 @@ import optax
 from purerl import losses, networks, replay, settings
 from purerl.driver import Algorithm
 from purerl.envs import Env, Transition
-from purerl.policies import epsilon_greedy, greedy, linear_schedule
+from purerl.policies import epsilon_greedy, greedy, increment, linear_schedule, updates_until
 from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
@@ -55,8 +56,8 @@ class State(NamedTuple):
     env_state: Any  # [N] gymnax states
     obs_0: Array  # [N, *obs_shape] initial observations, for the max Q(s0) metric
     key: Array  # PRNG key
-    env_steps: Array  # [] env steps taken, all N envs together
-    grad_steps: Array  # [] gradient steps taken
+    updates: Array  # [] int32 updates done (num_envs * train_freq env steps each), saturating
+    target_age: Array  # [] int32 gradient steps since the target network last moved
 
 
 def td_error(
@@ -120,12 +121,10 @@ def make_dqn(
         raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
     q_network = networks.make(network, env, outputs=env.num_actions, hidden=hidden)
     steps_per_update = num_envs * train_freq
+    total_updates = total_steps / steps_per_update
 
     def q_values(params, obs):
         return q_network.apply(params, obs)
-
-    def epsilon(hp, env_steps):
-        return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, env_steps, total_steps)
 
     def init(key, hp):
         net_key, reset_key, key = jax.random.split(key, 3)
@@ -146,7 +145,8 @@ def make_dqn(
         return jnp.mean(per_item), q_tm1
 
     def update(state, hp):
-        eps = epsilon(hp, state.env_steps)
+        progress = state.updates / total_updates
+        eps = linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, progress)
 
         # Every key of the update from one split: on CPU each PRNG call costs
         # about as much as a small layer.
@@ -164,7 +164,6 @@ def make_dqn(
 
         carry = (state.obs, state.env_state, state.buffer)
         (obs, env_state, buffer), _ = jax.lax.scan(env_step, carry, (act_keys, env_keys))
-        env_steps = state.env_steps + steps_per_update
 
         batch = replay.sample(buffer, sample_key, batch_size)
         (loss_value, q_tm1), grads = jax.value_and_grad(loss_fn, has_aux=True)(
@@ -173,13 +172,15 @@ def make_dqn(
         updates, opt_state = make_optimizer(hp).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
 
-        learning = env_steps >= hp.learning_starts
+        # After this update's steps, (updates + 1) * steps_per_update >= learning_starts.
+        learning = state.updates >= updates_until(hp.learning_starts, steps_per_update) - 1
         keep = lambda new, old: jax.tree.map(lambda n, o: jnp.where(learning, n, o), new, old)
         params, opt_state = keep(params, state.params), keep(opt_state, state.opt_state)
-        grad_steps = state.grad_steps + learning.astype(jnp.int32)
-        refresh = learning & (grad_steps % hp.target_period == 0)
+        target_age = state.target_age + learning.astype(jnp.int32)
+        refresh = learning & (target_age >= hp.target_period)
         moved = optax.incremental_update(params, state.target_params, hp.tau)
         target_params = jax.tree.map(lambda p, t: jnp.where(refresh, p, t), moved, state.target_params)
+        target_age = jnp.where(refresh, 0, target_age)
         metrics = {
             "loss": loss_value,
             "epsilon": eps,
@@ -187,7 +188,7 @@ def make_dqn(
             "max_q_s0": jnp.mean(jnp.max(q_values(params, state.obs_0), -1)),
         }
         new_state = State(params, target_params, opt_state, buffer, obs, env_state, state.obs_0,
-                          key, env_steps, grad_steps)
+                          key, increment(state.updates), target_age)
         return new_state, metrics
 
     def act(state, obs, key):

@@ -32,6 +32,7 @@ from purerl import losses, networks, settings
 from purerl.distributions import Categorical
 from purerl.driver import Algorithm
 from purerl.envs import Env
+from purerl.policies import increment
 from purerl.returns import discounted_returns
 from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, one_of
 
@@ -51,7 +52,7 @@ class State(NamedTuple):
     policy_opt_state: Any  # Adam state
     value_opt_state: Any  # Adam state
     key: Array  # PRNG key
-    env_steps: Array  # [] env steps simulated, all N envs together (masked ones too)
+    updates: Array  # [] int32 updates done (num_envs * max_steps env steps each, masked ones too)
 
 
 def first_episode_mask(done_t: Array) -> Array:
@@ -184,7 +185,7 @@ def make_reinforce(
             "episode_length": jnp.mean(jnp.sum(weight, 0)),
         }
         new_state = State(policy_params, value_params, policy_opt_state, value_opt_state, key,
-                          state.env_steps + num_envs * horizon)
+                          increment(state.updates))
         return new_state, metrics
 
     def act(state, obs, key):

@@ -7,7 +7,8 @@ SARSA:       Q(s,a) += lr [r + gamma (1 - term) Q(s',a') - Q(s,a)],
 N envs step in lock-step. Where several envs update the same (s, a) pair in
 one step, their TD errors are averaged (a scatter `.set` would keep one). At an
 auto-reset the next executed action belongs to the new episode, so SARSA's
-target draws its own epsilon-greedy a' on the final observation.
+target draws its own epsilon-greedy a' on the final observation. The state
+counts updates, not env steps, so the schedules hold past 2^31 env steps.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import jax.numpy as jnp
 from purerl import settings
 from purerl.driver import Algorithm
 from purerl.envs import Env
-from purerl.policies import epsilon_greedy, greedy, linear_schedule
+from purerl.policies import epsilon_greedy, greedy, increment, linear_schedule
 from purerl.settings import NON_NEGATIVE, POSITIVE, UNIT
 
 Array = jax.Array
@@ -41,7 +42,7 @@ class State(NamedTuple):
     action: Array  # [N] action each env executes next
     env_state: Any  # [N] gymnax states
     key: Array  # PRNG key
-    env_steps: Array  # [] env steps taken so far, all N envs together
+    updates: Array  # [] int32 updates done (num_envs env steps each), saturating
 
 
 def td_target(q_t: Array, r_t: Array, discount_t: Array, a_t: Array | None) -> Array:
@@ -75,9 +76,7 @@ def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -
         raise ValueError(f"rule must be 'q_learning' or 'sarsa', not {rule!r}")
     if env.num_obs is None or env.num_actions is None:
         raise ValueError(f"tabular {rule} needs discrete observations and actions; {env.id} has not")
-
-    def epsilon(hp, env_steps):
-        return linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, env_steps, total_steps)
+    total_updates = total_steps / num_envs
 
     def init(key, hp):
         reset_key, act_key, key = jax.random.split(key, 3)
@@ -88,7 +87,8 @@ def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -
 
     def update(state, hp):
         key, step_key, next_key, final_key = jax.random.split(state.key, 4)
-        eps = epsilon(hp, state.env_steps)
+        progress = state.updates / total_updates
+        eps = linear_schedule(hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay, progress)
         tr, obs, env_state = env.step(step_key, state.env_state, state.obs, state.action)
         next_action = epsilon_greedy(next_key, state.q[obs], eps)
         q_t = state.q[tr.next_obs]
@@ -99,14 +99,15 @@ def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -
             a_t = None
         target = td_target(q_t, tr.reward, hp.gamma * (1.0 - tr.terminated), a_t)
         td_error = target - state.q[tr.obs, tr.action]
-        lr = linear_schedule(hp.lr, hp.lr_end, 1.0, state.env_steps, total_steps)
+        lr = linear_schedule(hp.lr, hp.lr_end, 1.0, progress)
         q = averaged_update(state.q, tr.obs, tr.action, td_error, lr)
         metrics = {
             "epsilon": eps,
+            "lr": lr,
             "abs_td_error": jnp.mean(jnp.abs(td_error)),
             "mean_max_q": jnp.mean(jnp.max(q[tr.obs], -1)),
         }
-        new_state = State(q, obs, next_action, env_state, key, state.env_steps + num_envs)
+        new_state = State(q, obs, next_action, env_state, key, increment(state.updates))
         return new_state, metrics
 
     def act(state, obs, key):
