@@ -44,7 +44,7 @@ def test_advantages_against_hand_computed_values(lambda_, expected):
 
 def tiny(env_id, **static):
     env = make_env(env_id)
-    settings = {"num_envs": 2, "rollout_len": 4, "hidden": (16,)} | static
+    settings = {"num_envs": 2, "rollout_len": 4, "devices": 1, "hidden": (16,)} | static
     return env, a3c.make_a3c(env, total_steps=10_000, **settings)
 
 
@@ -53,12 +53,18 @@ def leaves(tree):
             for x in jax.tree.leaves(tree)]
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_four_devices_equal_one_device_with_four_times_the_actors(env_id):
-    """4 devices x 2 actors and 1 device x 8 actors: same parameters after 3 updates, seeds vmapped."""
-    env, four = tiny(env_id, devices=4)
+def device_copies(x):
+    """Each device's own buffer of an array (a replicated array has one per device)."""
+    return [np.asarray(shard.data) for shard in x.addressable_shards]
+
+
+@pytest.mark.parametrize("env_id, devices", [("CartPole-v1", 4), ("CartPole-v1", 2), ("Pendulum-v1", 4)])
+def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id, devices):
+    """8 actors split over 4 (or 2) devices and on 1 device: same parameters after 3 updates, seeds
+    vmapped; on several devices every device holds bit-identical parameters and Adam state."""
+    _, sharded_algo = tiny(env_id, devices=devices, num_envs=8)
     _, one = tiny(env_id, devices=1, num_envs=8)
-    assert four.steps_per_update == one.steps_per_update == 32
+    assert sharded_algo.steps_per_update == one.steps_per_update == 32
     hp = to_hparams(a3c.HParams)
     keys = seed_keys([0, 1])
 
@@ -69,12 +75,25 @@ def test_four_devices_equal_one_device_with_four_times_the_actors(env_id):
 
         return jax.jit(jax.vmap(train))(keys)
 
-    sharded, single = run(four), run(one)
+    sharded, single = run(sharded_algo), run(one)
     for a, b in zip(leaves(sharded), leaves(single)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     params = leaves(sharded.params)
     assert any(not np.array_equal(p[0], p[1]) for p in params)  # the two seeds differ
-    assert not np.array_equal(params[0][0], leaves(jax.vmap(four.init, (0, None))(keys, hp).params)[0][0])
+    initial = leaves(jax.vmap(sharded_algo.init, (0, None))(keys, hp).params)
+    assert not np.array_equal(params[0][0], initial[0][0])
+    for x in jax.tree.leaves((sharded.params, sharded.opt_state)):
+        copies = device_copies(x)
+        assert len(copies) == devices and all(np.array_equal(c, copies[0]) for c in copies[1:])
+    assert len(sharded.actors.obs.sharding.device_set) == devices  # the actors were split
+
+
+def test_devices_default_to_as_many_as_divide_the_actors():
+    """devices=0: the most of the 4 devices that divide num_envs (6 actors: 3 devices)."""
+    _, algo = tiny("CartPole-v1", devices=0, num_envs=6)
+    hp = to_hparams(a3c.HParams)
+    state, metrics = jax.jit(algo.update)(algo.init(jax.random.key(0), hp), hp)
+    assert len(state.actors.obs.sharding.device_set) == 3 and np.isfinite(metrics["loss"])
 
 
 def test_gaussian_actions_stay_within_the_bounds():
@@ -116,10 +135,14 @@ def test_lambda_is_wired_and_categorical_actions_are_sampled():
 
 def test_bad_settings_are_named():
     env = make_env("CartPole-v1")
-    with pytest.raises(ValueError, match="devices"):
-        a3c.make_a3c(env, total_steps=1000, devices=jax.device_count() + 1)
+    with pytest.raises(ValueError, match="devices must be between 1 and the 4 available, got 8"):
+        a3c.make_a3c(env, total_steps=1000, num_envs=16, devices=8)
+    with pytest.raises(ValueError, match=r"devices \(3\) must divide num_envs \(8\)"):
+        a3c.make_a3c(env, total_steps=1000, num_envs=8, devices=3)
     with pytest.raises(ValueError, match="positive"):
         a3c.make_a3c(env, total_steps=1000, rollout_len=0)
+    with pytest.raises(ValueError, match="devices non-negative"):
+        a3c.make_a3c(env, total_steps=1000, devices=-1)
     with pytest.raises(ValueError, match="the table network needs discrete observations; CartPole-v1"):
         a3c.make_a3c(env, total_steps=1000, network="table")
 
@@ -141,10 +164,9 @@ def test_gaussian_policy_on_pendulum_is_clearly_above_random():
 
 @pytest.mark.slow
 def test_cli_on_four_devices_learns_cartpole(tmp_path):
-    """`purerl train a3c --devices 4`: one learner with 4 x num_envs actors, same budget per seed."""
+    """`purerl train a3c --devices 4`: the default run's num_envs actors split over 4 devices."""
     code = main(["train", "a3c", "--env", "CartPole-v1", "--devices", "4", "--seeds", "2",
                  "--out", str(tmp_path)])
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["static"]["devices"] == 4
     assert summary["final_return"]["mean"] >= 475, summary["final_return"]

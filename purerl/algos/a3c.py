@@ -1,8 +1,8 @@
 """Advantage actor-critic (Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning").
 
 The synchronous form (A2C): every update, each of `num_envs` vmapped actors
-per device runs `rollout_len` steps of the current policy, and the learner
-takes one gradient step on
+runs `rollout_len` steps of the current policy, and the learner takes one
+gradient step on
 
     -log pi(a_t | s_t) A_t + value_coef (R_t - V(s_t))^2 - entropy_coef H(pi(. | s_t)),
 
@@ -15,13 +15,14 @@ Rewards enter the losses times `reward_scale` (0.1), which keeps value
 targets near unit scale on every classic-control task, and the step size
 anneals linearly to zero over the run, as in the paper.
 
-On D devices (`devices`) the actors are split over a device mesh with
-`jax.shard_map` and the gradients averaged with `lax.pmean`
-(`purerl.parallel`), so D devices are one learner with D x `num_envs` actors:
-the paper's asynchronous (Hogwild) workers become one synchronous learner
-that sees the same parallel actors without stale gradients.
-Each actor carries its own PRNG key, so a run does not depend on how its
-actors are spread over devices. Discrete actions get a categorical policy,
+`num_envs` counts the learner's actors, all devices together: `devices` only
+splits them over a device mesh with `jax.shard_map`, each device holding
+num_envs / devices of them, and the gradients are averaged with `lax.pmean`
+(`purerl.parallel`). The paper's asynchronous (Hogwild) workers become one
+synchronous learner that sees the same parallel actors without stale
+gradients. Each actor carries its own PRNG key and every device starts from
+the same parameters, so the same settings are the same run, to float
+rounding, on 1, 2 or 8 devices. Discrete actions get a categorical policy,
 Box actions a diagonal Gaussian in [-1, 1] units (state-independent learned
 log-std, or a state-dependent one), sampled and then clipped to the bounds for
 the env step; the log-probability is that of the unclipped sample.
@@ -61,16 +62,16 @@ class HParams(NamedTuple):
 
 
 class Actors(NamedTuple):
-    obs: Array  # [D * N, *obs_shape] current observation of each actor
-    env_state: Any  # [D * N] gymnax states
-    key: Array  # [D * N] one PRNG key per actor
+    obs: Array  # [num_envs, *obs_shape] current observation of each actor
+    env_state: Any  # [num_envs] gymnax states
+    key: Array  # [num_envs] one PRNG key per actor
 
 
 class State(NamedTuple):
     params: Any  # {"policy", "value"[, "log_std"]}, replicated on every device
     opt_state: Any  # Adam state, replicated
     actors: Actors  # leading axis split over devices
-    updates: Array  # [] int32 updates done (devices * num_envs * rollout_len env steps each)
+    updates: Array  # [] int32 updates done (num_envs * rollout_len env steps each), saturating
 
 
 STATE_SPEC = State(parallel.REPLICATED, parallel.REPLICATED, parallel.SHARDED, parallel.REPLICATED)
@@ -98,30 +99,33 @@ def make_a3c(
     total_steps: int,
     num_envs: int = 8,
     rollout_len: int = 32,
-    devices: int = 1,
+    devices: int = 0,
     network: str = "mlp",
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
     state_dependent_std: bool = False,
 ) -> Algorithm:
-    """Synchronous advantage actor-critic over `devices` devices.
+    """Synchronous advantage actor-critic, its actors split over `devices` devices.
 
     Args:
       env: the environment.
       total_steps: env steps per seed, over which the step size anneals.
-      num_envs: actors per device; the learner gathers devices * num_envs.
+      num_envs: the learner's actors, all devices together.
       rollout_len: n, env steps per actor per update.
-      devices: devices the actors are split over (1: A2C on one device).
+      devices: devices the actors are split over; it must divide num_envs.
+        0: as many as divide num_envs, up to every device.
       network: the policy and value networks (`purerl.networks.NETWORKS`).
       hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
       state_dependent_std: Box actions: the policy network outputs the
         log-std too, instead of a learned state-independent vector.
     """
-    if min(num_envs, rollout_len, devices) <= 0:
-        raise ValueError("num_envs, rollout_len and devices must be positive")
-    actors_total = devices * num_envs
-    steps_per_update = actors_total * rollout_len
+    if min(num_envs, rollout_len) <= 0 or devices < 0:
+        raise ValueError("num_envs and rollout_len must be positive, devices non-negative")
+    devices = devices or parallel.divisor_devices(num_envs)
+    if num_envs % devices:
+        raise ValueError(f"devices ({devices}) must divide num_envs ({num_envs}), the actors they split")
+    steps_per_update = num_envs * rollout_len
     total_updates = total_steps / steps_per_update
     discrete = env.discrete_actions
     dims = env.num_actions if discrete else int(np.prod(env.action_shape))
@@ -153,11 +157,11 @@ def make_a3c(
 
     def init(key, hp):
         policy_key, value_key, reset_key, actor_key = jax.random.split(key, 4)
-        obs, env_state = env.reset(reset_key, actors_total)
+        obs, env_state = env.reset(reset_key, num_envs)
         params = {"policy": policy.init(policy_key, obs), "value": value.init(value_key, obs)}
         if not discrete:
             params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
-        actors = Actors(obs, env_state, jax.random.split(actor_key, actors_total))
+        actors = Actors(obs, env_state, jax.random.split(actor_key, num_envs))
         return State(params, make_optimizer(hp).init(params), actors, jnp.zeros((), jnp.int32))
 
     def rollout(params, actors):
@@ -213,7 +217,7 @@ DEFINITION = settings.Definition(
         "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "value_coef": NON_NEGATIVE,
         "entropy_coef": NON_NEGATIVE, "max_grad_norm": POSITIVE, "reward_scale": POSITIVE,
         "init_log_std": Range(-20.0, 2.0), "num_envs": POSITIVE, "rollout_len": POSITIVE,
-        "devices": POSITIVE, "network": one_of(*networks.NETWORKS), "hidden": SIZES,
+        "devices": NON_NEGATIVE, "network": one_of(*networks.NETWORKS), "hidden": SIZES,
         "activation": one_of("tanh", "relu"), "state_dependent_std": FLAG,
     },
     obs="any",
