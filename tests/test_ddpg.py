@@ -105,6 +105,8 @@ def test_bad_settings_are_named():
         ddpg.make_ddpg(make_env("CartPole-v1"), total_steps=1000)
     with pytest.raises(ValueError, match="noise"):
         ddpg.make_ddpg(make_env("Pendulum-v1"), total_steps=1000, noise="epsilon")
+    with pytest.raises(ValueError, match=r"batch_size \(256\) must not exceed buffer_size \(100\)"):
+        prepare("ddpg", settings={"buffer_size": 100})
     with pytest.raises(ValueError, match="the table network needs discrete observations; Pendulum-v1"):
         prepare("ddpg", settings={"network": "table"})
 

@@ -62,6 +62,11 @@ def test_rejects_an_unknown_loss():
         dqn.make_dqn(make_env("CartPole-v1"), total_steps=1000, loss="l1")
 
 
+def test_refuses_a_batch_larger_than_the_buffer_before_compiling():
+    with pytest.raises(ValueError, match=r"batch_size \(128\) must not exceed buffer_size \(100\)"):
+        prepare("dqn", settings={"buffer_size": 100})
+
+
 def test_refuses_a_table_on_box_observations():
     with pytest.raises(ValueError, match="the table network needs discrete observations; CartPole-v1"):
         prepare("dqn", settings={"network": "table"})

@@ -92,7 +92,7 @@ def make_ddpg(
       total_steps: env steps per seed (unused: nothing is scheduled).
       num_envs: envs stepped together; one gradient step per vectorised step.
       buffer_size: replay capacity in transitions.
-      batch_size: minibatch size of a gradient step.
+      batch_size: minibatch size of a gradient step; at most buffer_size.
       network: the actor and critic networks (`purerl.networks.NETWORKS`); the
         critic takes the action after the encoded observation.
       hidden: their hidden layer sizes.
@@ -107,6 +107,8 @@ def make_ddpg(
         raise ValueError("num_envs, buffer_size and batch_size must be positive")
     if buffer_size < num_envs:
         raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
+    if batch_size > buffer_size:
+        raise ValueError(f"batch_size ({batch_size}) must not exceed buffer_size ({buffer_size})")
     dims = int(np.prod(env.action_shape))
     actor = networks.make(network, env, outputs=dims, hidden=hidden)
     critic = networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims)

@@ -105,7 +105,7 @@ def make_dqn(
       num_envs: envs stepped together.
       train_freq: vectorised env steps (of `num_envs` each) per gradient step.
       buffer_size: replay capacity in transitions.
-      batch_size: minibatch size of a gradient step.
+      batch_size: minibatch size of a gradient step; at most buffer_size.
       network: the Q-network (`purerl.networks.NETWORKS`).
       hidden: its hidden layer sizes.
       double: use the Double DQN target.
@@ -119,6 +119,8 @@ def make_dqn(
         raise ValueError("num_envs, train_freq, buffer_size and batch_size must be positive")
     if buffer_size < num_envs:
         raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
+    if batch_size > buffer_size:
+        raise ValueError(f"batch_size ({batch_size}) must not exceed buffer_size ({buffer_size})")
     q_network = networks.make(network, env, outputs=env.num_actions, hidden=hidden)
     steps_per_update = num_envs * train_freq
     total_updates = total_steps / steps_per_update
