@@ -1,13 +1,14 @@
 """The command line: end-to-end runs, result files, and bad input named before anything runs."""
 
-import csv
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from purerl import records
 from purerl.cli import main
 from purerl.cli_args import parse_value
 
@@ -25,8 +26,8 @@ def test_train_writes_results_and_repeats_bit_identically(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "final return" in first.stdout and "env steps/s" in first.stdout
     second = run_cli(*args, "--out", str(tmp_path / "b"))
-    a = json.loads((tmp_path / "a" / "summary.json").read_text())
-    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    a = records.read_summary(tmp_path / "a")
+    b = records.read_summary(tmp_path / "b")
     assert a["final_return"]["per_seed"] == b["final_return"]["per_seed"]
     for key in ("spec", "algo", "env", "static", "seeds", "total_env_steps", "final_return", "best_return",
                 "diverged", "wall_s", "compile_s", "env_steps_per_s", "provenance"):
@@ -35,8 +36,9 @@ def test_train_writes_results_and_repeats_bit_identically(tmp_path):
     assert a["spec"]["settings"]["gamma"] == 0.99 and a["spec"]["settings"]["num_evals"] == 2
     assert a["diverged"] == {"any": False, "per_seed": [False] * 3, "first_evaluation": [None] * 3}
     assert {"purerl", "jax", "gymnax"} <= set(a["provenance"]["versions"])
-    rows = list(csv.DictReader((tmp_path / "a" / "metrics.csv").open()))
-    assert len(rows) == 3 * 2 and {"env_steps", "seed", "eval_return"} <= set(rows[0])
+    curves = records.read_metrics(tmp_path / "a")
+    assert curves.seeds == [0, 1, 2] and list(curves.env_steps) == [1600, 3200]
+    assert curves.metrics["eval_return"].shape == (3, 2) and "epsilon" in curves.metrics
     assert second.returncode == 0
 
 
@@ -44,21 +46,20 @@ def test_different_seeds_differ(tmp_path):
     base = ["train", "q_learning", "--env", "FrozenLake-misc", *TINY]
     run_cli(*base, "--seed", "0", "--out", str(tmp_path / "a"))
     run_cli(*base, "--seed", "1", "--out", str(tmp_path / "b"))
-    a = (tmp_path / "a" / "metrics.csv").read_text().splitlines()[1:]
-    b = (tmp_path / "b" / "metrics.csv").read_text().splitlines()[1:]
-    assert [r.split(",")[2:] for r in a] != [r.split(",")[2:] for r in b]
+    a, b = records.read_metrics(tmp_path / "a"), records.read_metrics(tmp_path / "b")
+    assert any(not np.array_equal(a.metrics[n], b.metrics[n]) for n in a.metrics)
 
 
 def test_env_kwargs_and_discretiser_from_the_command_line(tmp_path, capsys):
     code = main(["train", "sarsa", "--env", "FrozenLake-misc", "--env-kwargs", "is_slippery=false",
                  'desc=["SFFF","FHFH","FFFH","HFFG"]', *TINY, "--out", str(tmp_path / "fl")])
     assert code == 0
-    summary = json.loads((tmp_path / "fl" / "summary.json").read_text())
+    summary = records.read_summary(tmp_path / "fl")
     assert summary["spec"]["env_kwargs"] == {"is_slippery": False, "desc": ["SFFF", "FHFH", "FFFH", "HFFG"]}
     code = main(["train", "q_learning", "--env", "CartPole-v1", "--discretize", "3,3,8,12",
                  "--bounds=-2.4:2.4,-3:3,-0.21:0.21,-3.5:3.5", *TINY, "--out", str(tmp_path / "cp")])
     assert code == 0
-    spec = json.loads((tmp_path / "cp" / "summary.json").read_text())["spec"]
+    spec = records.read_summary(tmp_path / "cp")["spec"]
     assert spec["discretize"]["bins"] == [3, 3, 8, 12]
 
 
@@ -109,7 +110,7 @@ def test_existing_results_are_never_overwritten_unless_asked(tmp_path, capsys):
     assert "pass --overwrite" in capsys.readouterr().err
     assert (out / "summary.json").read_text() == "earlier results"
     assert main(["train", "q_learning", *TINY, "--out", str(out), "--overwrite"]) == 0
-    assert json.loads((out / "summary.json").read_text())["algo"] == "q_learning"
+    assert records.read_summary(out)["algo"] == "q_learning"
 
 
 def test_list_marks_sweepable_and_static_settings_with_their_ranges():
@@ -125,7 +126,7 @@ def test_a_budget_written_as_a_float_is_an_integer(tmp_path):
     code = main(["train", "q_learning", "--total-steps", "3.2e3", "--set", "num_evals=2", "eval_episodes=8",
                  "--out", str(tmp_path / "a")])
     assert code == 0
-    assert json.loads((tmp_path / "a" / "config.json").read_text())["spec"]["total_steps"] == 3200
+    assert records.read_config(tmp_path / "a").spec.total_steps == 3200
 
 
 @pytest.mark.parametrize("make_out, message", [
@@ -152,7 +153,7 @@ def test_a_results_dirs_config_repeats_the_run_bit_for_bit(tmp_path):
     assert first.returncode == 0, first.stderr
     again = run_cli("train", "--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b"))
     assert again.returncode == 0, again.stderr
-    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    a, b = (records.read_summary(tmp_path / d) for d in "ab")
     assert a["spec"] == b["spec"] and a["final_return"] == b["final_return"]
     assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
 
@@ -197,5 +198,5 @@ def test_resume_of_a_finished_run_says_so(tmp_path):
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.strip().splitlines() == [
         f"the run in {tmp_path / 'a'} has finished (2 of 2 evaluations, final return "
-        f"{json.loads((tmp_path / 'a' / 'summary.json').read_text())['final_return']['mean']:.4g}): "
+        f"{records.read_summary(tmp_path / 'a')['final_return']['mean']:.4g}): "
         "nothing to resume"]

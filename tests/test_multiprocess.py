@@ -1,6 +1,5 @@
 """JAX's multi-process runtime: 2 local CPU processes (coordinator on 127.0.0.1) equal 1 process."""
 
-import json
 import os
 import socket
 import subprocess
@@ -8,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+
+from purerl import records
 
 pytestmark = pytest.mark.slow  # each test starts three JAX processes
 
@@ -34,14 +35,14 @@ def run_processes(args, out, num_processes=2):
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * num_processes, "".join(err[-2000:] for _, err in outputs)
     assert not any((out / f"p{i}").exists() for i in range(1, num_processes))  # only the first writes
-    return json.loads((out / "p0" / "summary.json").read_text())
+    return records.read_summary(out / "p0")
 
 
 def run_one_process(args, out, env):
     done = subprocess.run([sys.executable, "-m", "purerl", *args, "--out", str(out)], env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    return json.loads((out / "summary.json").read_text())
+    return records.read_summary(out)
 
 
 def test_two_processes_give_the_one_process_sweep(tmp_path):

@@ -1,7 +1,6 @@
 """Statistics against hand-computed values, `purerl plot`, and experiments/results.py on a tiny budget."""
 
 import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +89,7 @@ def test_results_script_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     table = (tmp_path / "table.md").read_text()
     assert table in printed
     assert table.count("FrozenLake-misc") == 2 and "| 3 |" in table
-    summary = json.loads((tmp_path / "sarsa-frozenlake" / "summary.json").read_text())
+    summary = records.read_summary(tmp_path / "sarsa-frozenlake")
     assert summary["provenance"]["command"][:2] == ["python", "experiments/results.py"]
     assert summary["seeds"] == [0, 1, 2]
     assert (tmp_path / "curves.png").read_bytes().startswith(PNG_MAGIC)

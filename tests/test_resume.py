@@ -3,7 +3,6 @@ run left alone; rows written before the kill are kept; a half-written checkpoint
 corrupt one is refused with one clear error; Ctrl-C stops after a chunk and the run resumes from there;
 the chunk program donates its state."""
 
-import json
 import shutil
 import signal
 import subprocess
@@ -117,8 +116,8 @@ def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     for x, y in zip(as_arrays(a.state), as_arrays(b.state), strict=True):
         assert x.dtype == y.dtype and np.array_equal(x, y)
 
-    summary_whole = json.loads((whole / "summary.json").read_text())
-    summary_resumed = json.loads((killed / "summary.json").read_text())
+    summary_whole = records.read_summary(whole)
+    summary_resumed = records.read_summary(killed)
     assert summary_whole["final_return"] == summary_resumed["final_return"]
     assert summary_resumed["resumed_at_evaluation"] == 2
     assert (whole / "metrics.csv").read_text() == (killed / "metrics.csv").read_text()
@@ -129,9 +128,9 @@ def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     assert len(before) == 1 + 2 * RUNS[algo]["kill_after"]
     assert (killed / "metrics.csv").read_text().splitlines()[: len(before)] == before
     assert not (at_kill / "summary.json").exists()
-    config = json.loads((at_kill / "config.json").read_text())
-    assert config["spec"]["seeds"] == [0, 1] and config["provenance"]["command"][:2] == ["purerl", "train"]
-    assert {"jax", "orbax-checkpoint"} <= set(config["provenance"]["versions"])
+    config = records.read_config(at_kill)
+    assert config.spec.seeds == (0, 1) and config.provenance["command"][:2] == ["purerl", "train"]
+    assert {"jax", "orbax-checkpoint"} <= set(config.provenance["versions"])
 
 
 def largest_file(step_dir):

@@ -1,7 +1,5 @@
 """Sweeps: points, devices, processes and the `purerl sweep` command."""
 
-import csv
-import json
 import subprocess
 import sys
 
@@ -9,6 +7,7 @@ import numpy as np
 import pytest
 from test_contract import tiny_job
 
+from purerl import records
 from purerl.cli import main
 from purerl.plot import load
 from purerl.sweep import grid, random_points, sweep
@@ -70,19 +69,20 @@ def test_cli_sweep_writes_a_row_per_run_and_the_best_point(tmp_path):
                    "gamma=0.9,0.99", "--seeds", "3", *TINY, "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "best point" in done.stdout
-    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    rows = records.read_sweep(out)
     assert len(rows) == 4 * 3
     assert {"point", "lr", "gamma", "seed", "final_return", "env_steps"} <= set(rows[0])
-    summary = json.loads((out / "summary.json").read_text())
-    means = [np.mean([float(r["final_return"]) for r in rows if int(r["point"]) == p]) for p in range(4)]
+    summary = records.read_summary(out)
+    means = [np.mean([r["final_return"] for r in rows if r["point"] == p]) for p in range(4)]
     assert summary["best"]["point"] == int(np.argmax(means))
     assert summary["best"]["final_return"]["mean"] == pytest.approx(max(means), abs=1e-6)
     assert summary["swept"] == {"grid": {"lr": [0.05, 0.2], "gamma": [0.9, 0.99]}}
     assert summary["seeds"] == [0, 1, 2]
     assert {"jax", "gymnax", "purerl"} <= set(summary["provenance"]["versions"])
-    assert summary["diverged_runs"] == 0 and {r["diverged"] for r in rows} == {"0"}
-    curves = list(csv.DictReader((out / "metrics.csv").open()))
-    assert len(curves) == 4 * 3 * 2
+    assert summary["diverged_runs"] == 0 and {r["diverged"] for r in rows} == {0}
+    for point in range(4):
+        curves = records.read_metrics(out, point)
+        assert curves.seeds == [0, 1, 2] and curves.metrics["eval_return"].shape == (3, 2)
     best = load(out)  # `purerl plot` draws a sweep's best point
     assert "best of 4 points" in best.label and best.returns.shape == (3, 2)
     np.testing.assert_allclose(best.returns[:, -1], summary["best"]["final_return"]["per_seed"])
