@@ -68,11 +68,12 @@ class Table(nn.Module):
         return table[obs]
 
 
-def encoder(env: Env) -> Callable[[Array], Array]:
+def encoder(env: Env, flatten: bool = True) -> Callable[[Array], Array]:
     """The env's observation preprocessing: [..., *obs_shape] -> [..., features] float32.
 
     Discrete observations (`env.num_obs`) become one-hot vectors; observations of rank > 1 (a
-    bsuite matrix, a MinAtar grid) are flattened after the leading batch axes.
+    bsuite matrix, a MinAtar grid) are flattened after the leading batch axes, unless `flatten`
+    is False (a convolutional torso keeps the grid, [..., H, W, C]).
     """
     rank = len(env.obs_shape)
 
@@ -80,7 +81,7 @@ def encoder(env: Env) -> Callable[[Array], Array]:
         if env.num_obs is not None:
             return jax.nn.one_hot(obs, env.num_obs, dtype=jnp.float32)
         x = obs.astype(jnp.float32)
-        return x if rank == 1 else x.reshape(*x.shape[: x.ndim - rank], -1)
+        return x if rank == 1 or not flatten else x.reshape(*x.shape[: x.ndim - rank], -1)
 
     return encode
 

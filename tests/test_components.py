@@ -32,6 +32,8 @@ def test_encoder_one_hots_flattens_and_casts():
     x = networks.encoder(catch)(board)
     assert x.shape == (2, 3, 50) and x.dtype == jnp.float32
     np.testing.assert_array_equal(x[1, 2], np.arange(250, 300))
+    grid = networks.encoder(catch, flatten=False)(board)  # for a convolutional torso
+    assert grid.shape == (2, 3, 10, 5) and grid.dtype == jnp.float32
     cartpole = networks.encoder(make_env("CartPole-v1"))
     obs = jnp.ones((7, 4), jnp.float32)
     np.testing.assert_array_equal(cartpole(obs), obs)
