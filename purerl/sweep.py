@@ -30,7 +30,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl import parallel, registry
 from purerl.driver import to_hparams
-from purerl.run import Job, env_steps
+from purerl.run import Job, build, env_steps
 
 AXIS = "sweep"  # the mesh axis runs are split over
 SPLIT, WHOLE = PartitionSpec(AXIS), PartitionSpec()  # runs split over the mesh; one copy on every device
@@ -178,7 +178,9 @@ def sweep(
     seeds = job.seeds if seeds is None else [int(s) for s in seeds]
     if not seeds:
         raise ValueError("need at least one seed")
-    if "devices" in job.static and job.static["devices"] != 1:
+    if job.static.get("devices", 1) != 1 and job.spec.settings.get("devices") == 0:
+        job = build(job.spec, max_devices=1)  # auto: in a sweep the devices split the runs instead
+    if job.static.get("devices", 1) != 1:
         raise ValueError(
             f"in a sweep the devices split the runs: {job.algo}'s own devices setting must be 1 (or 0, "
             f"auto), got {job.static['devices']}"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from purerl import registry
-from purerl.run import prepare, seed_keys
+from purerl.run import build, prepare, seed_keys
 from purerl.sweep import sweep
 
 ALGOS = list(registry.ALGORITHMS)
@@ -85,6 +85,7 @@ def test_vmapped_member_equals_its_own_run(job):
 
 
 def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
+    job = build(job.spec, max_devices=1)  # as a sweep builds it: its devices split the runs, not the actors
     traces = []
     trainer = job.trainer._replace(train=lambda key, hp: (traces.append(None), job.trainer.train(key, hp))[1])
     points = [{"gamma": 0.9}, {"gamma": 0.99}]
