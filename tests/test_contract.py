@@ -13,7 +13,8 @@ ALGOS = list(registry.ALGORITHMS)
 
 
 def tiny_job(name, updates_per_eval=2, **overrides):
-    """The algorithm on its reference env with a budget of a few updates."""
+    """The algorithm on its reference env with a budget of a few updates, on one device (splitting
+    A3C's actors over devices is checked in test_a3c.py)."""
     static, traced = registry.static_settings(name), registry.traced_settings(name)
     settings = {"num_evals": 2, "eval_episodes": 4}
     small = {"learning_starts": 0, "buffer_size": 256, "batch_size": 16, "num_envs": 4}
@@ -21,7 +22,7 @@ def tiny_job(name, updates_per_eval=2, **overrides):
     settings |= overrides
     probe = prepare(name, total_steps=1, settings=settings)
     steps = probe.algorithm.steps_per_update * updates_per_eval * settings["num_evals"]
-    return prepare(name, total_steps=steps, settings=settings)
+    return build(prepare(name, total_steps=steps, settings=settings).spec, max_devices=1)
 
 
 def leaves(tree):
@@ -85,7 +86,6 @@ def test_vmapped_member_equals_its_own_run(job):
 
 
 def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
-    job = build(job.spec, max_devices=1)  # as a sweep builds it: its devices split the runs, not the actors
     traces = []
     trainer = job.trainer._replace(train=lambda key, hp: (traces.append(None), job.trainer.train(key, hp))[1])
     points = [{"gamma": 0.9}, {"gamma": 0.99}]

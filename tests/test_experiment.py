@@ -49,21 +49,26 @@ def test_create_names_the_problem(kwargs, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
-def test_the_python_api_and_purerl_train_give_the_same_numbers_bit_for_bit(tmp_path):
+def test_the_python_api_purerl_train_and_its_config_give_the_same_numbers_bit_for_bit(tmp_path):
+    """`run.train(spec)`, `experiment.train(spec, a)` and, in another process,
+    `purerl train --config a/config.json --out b` give the same per-seed numbers and metrics."""
     spec = JobSpec.create("dqn", total_steps=2000, settings=SMALL_DQN, seeds=[0, 1])
     result = run.train(spec)
-    (tmp_path / "spec.json").write_text(spec.to_json())
-    done = subprocess.run([sys.executable, "-m", "purerl", "train", "--config", str(tmp_path / "spec.json"),
-                           "--out", str(tmp_path / "cli")], capture_output=True, text=True, timeout=300)
+    into_dir = experiment.train(spec, tmp_path / "a")
+    for name, values in result.metrics.items():
+        np.testing.assert_array_equal(into_dir.metrics[name], values)
+    assert records.read_config(tmp_path / "a").spec == spec
+    command = ["train", "--config", str(tmp_path / "a" / "config.json"), "--out", str(tmp_path / "b")]
+    done = subprocess.run([sys.executable, "-m", "purerl", *command], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr
-    cli = records.read_metrics(tmp_path / "cli")
+    a, b = records.read_summary(tmp_path / "a"), records.read_summary(tmp_path / "b")
+    assert a["spec"] == b["spec"] and a["final_return"] == b["final_return"]
+    assert (tmp_path / "a" / "metrics.csv").read_text() == (tmp_path / "b" / "metrics.csv").read_text()
+    cli = records.read_metrics(tmp_path / "b")
     assert cli.seeds == [0, 1] and list(cli.env_steps) == list(result.env_steps)
     for name, values in result.metrics.items():
         np.testing.assert_array_equal(cli.metrics[name], values.astype(np.float32))
-    into_dir = experiment.train(spec, tmp_path / "api")
-    for name, values in result.metrics.items():
-        np.testing.assert_array_equal(into_dir.metrics[name], values)
-    assert records.read_config(tmp_path / "api").spec == spec
 
 
 DIVERGING = {**SMALL_DQN, "lr": 1e8, "max_grad_norm": 1e30, "learning_starts": 0}

@@ -133,13 +133,23 @@ def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     assert {"jax", "orbax-checkpoint"} <= set(config.provenance["versions"])
 
 
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished DQN run and a finished Q-learning run, each with its checkpoints (in this process)."""
+    root = tmp_path_factory.mktemp("finished")
+    assert main(command("dqn", root / "dqn")) == 0
+    assert main(["train", "q_learning", "--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8",
+                 "--seeds", "2", "--checkpoint-every", "1", "--out", str(root / "q_learning")]) == 0
+    return root
+
+
 def largest_file(step_dir):
     return max((f for f in step_dir.rglob("*") if f.is_file()), key=lambda f: f.stat().st_size)
 
 
-def test_a_truncated_checkpoint_is_refused(runs, tmp_path, capsys):
+def test_a_truncated_checkpoint_is_refused(finished, tmp_path, capsys):
     out = tmp_path / "run"
-    shutil.copytree(runs[0] / "dqn-whole", out)
+    shutil.copytree(finished / "dqn", out)
     (out / "summary.json").unlink()  # as if killed after its last checkpoint
     data = largest_file(out / "checkpoints" / "4")
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
@@ -149,9 +159,9 @@ def test_a_truncated_checkpoint_is_refused(runs, tmp_path, capsys):
     assert err[-1].endswith(f"delete {step} to resume from the checkpoint at period 3")
 
 
-def test_an_altered_checkpoint_is_refused_by_its_checksum(runs, tmp_path):
+def test_an_altered_checkpoint_is_refused_by_its_checksum(finished, tmp_path):
     out = tmp_path / "run"
-    shutil.copytree(runs[0] / "dqn-whole" / "checkpoints", out / "checkpoints")
+    shutil.copytree(finished / "dqn" / "checkpoints", out / "checkpoints")
     data = largest_file(out / "checkpoints" / "4")
     flipped = bytearray(data.read_bytes())
     flipped[len(flipped) // 2] ^= 0xFF
@@ -162,14 +172,14 @@ def test_an_altered_checkpoint_is_refused_by_its_checksum(runs, tmp_path):
     with pytest.raises(ValueError, match="do not match the checksum recorded when it was saved"):
         checkpoint.restore(out / "checkpoints", like)
     with pytest.raises(ValueError, match="different algorithm or settings"):
-        checkpoint.restore(runs[0] / "a3c-whole" / "checkpoints", like)
+        checkpoint.restore(finished / "q_learning" / "checkpoints", like)
 
 
-def test_resume_takes_no_other_arguments(runs, capsys):
-    assert main(["train", "dqn", "--seeds", "3", "--resume", str(runs[0] / "dqn-whole")]) == 2
+def test_resume_takes_no_other_arguments(finished, capsys):
+    assert main(["train", "dqn", "--seeds", "3", "--resume", str(finished / "dqn")]) == 2
     err = capsys.readouterr().err
     assert "--resume takes no other arguments" in err and "algo, --seeds" in err
-    assert main(["train", "--resume", str(runs[0])]) == 2
+    assert main(["train", "--resume", str(finished)]) == 2
     assert "has no config.json" in capsys.readouterr().err
 
 
