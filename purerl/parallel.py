@@ -46,9 +46,11 @@ def make_mesh(devices: int, axis: str = AXIS) -> Mesh:
     return jax.make_mesh((devices,), (axis,), axis_types=(AxisType.Auto,), devices=jax.devices()[:devices])
 
 
-def divisor_devices(num: int) -> int:
-    """The most devices `num` items split over evenly: the largest d <= jax.device_count() dividing num."""
-    return max(d for d in range(1, jax.device_count() + 1) if num % d == 0)
+def divisor_devices(num: int, limit: int | None = None) -> int:
+    """The most devices `num` items split over evenly: the largest d <= limit (default
+    jax.device_count()) dividing num."""
+    limit = jax.device_count() if limit is None else limit
+    return max(d for d in range(1, limit + 1) if num % d == 0)
 
 
 def pmean(tree: Any, axis_name: str | None) -> Any:

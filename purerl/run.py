@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl import registry
+from purerl import parallel, registry
 from purerl.driver import SETTINGS as DRIVER_SETTINGS
 from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
 from purerl.envs import Env, make_env
@@ -74,8 +74,7 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
     driver = {k: static[k] for k in DRIVER_SETTINGS}
     factory = {k: v for k, v in static.items() if k not in DRIVER_SETTINGS}
     if factory.get("devices") == 0:
-        limit = jax.device_count() if max_devices is None else max_devices
-        factory["devices"] = max(d for d in range(1, limit + 1) if factory["num_envs"] % d == 0)
+        factory["devices"] = parallel.divisor_devices(factory["num_envs"], max_devices)
     algorithm = definition.make(env, total_steps=spec.total_steps, **factory)
     if spec.total_steps // algorithm.steps_per_update > MAX_UPDATES:
         raise ValueError(f"total steps {spec.total_steps:,} make more than 2^31 updates per seed; "
@@ -122,8 +121,8 @@ class Result(NamedTuple):
 class Progress(NamedTuple):
     """A run part-way: what `train_chunked` reports after each chunk, and continues from.
 
-    Its state is donated to the next chunk: copy it (`jax.device_get`) to keep it beyond the
-    `on_chunk` call it was reported to.
+    Its state is donated to the next chunk: copy it (`jax.tree.map(lambda x: x.copy(), state)`)
+    to keep it beyond the `on_chunk` call it was reported to.
     """
 
     period: int  # evaluation periods done
