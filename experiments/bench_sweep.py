@@ -49,7 +49,7 @@ def run_sequential(job):
     from purerl.sweep import point_hparams
 
     begin = time.perf_counter()
-    hparams = point_hparams(job, POINTS)
+    hparams, _ = point_hparams(job, POINTS)
     program = jax.jit(job.trainer.train)
     keys = seed_keys(SEEDS)
     finals = np.zeros((len(POINTS), len(SEEDS)))

@@ -30,7 +30,9 @@ def spec_from_args(args, settings: dict):
     return JobSpec.create(args.algo, args.env, parse_pairs(args.env_kwargs, "--env-kwargs"),
                           total_steps=args.total_steps, settings=settings,
                           seeds=range(args.seed, args.seed + args.seeds),
-                          bins=parse_bins(args.discretize), bounds=parse_bounds(args.bounds))
+                          bins=parse_bins(args.discretize), bounds=parse_bounds(args.bounds),
+                          env_params=parse_pairs(args.env_params, "--env-params"),
+                          sticky_actions=args.sticky_actions)
 
 
 def with_devices(algo: str | None, devices: int | None, settings: dict) -> dict:
@@ -53,7 +55,8 @@ def default_out(kind: str, spec) -> Path:
 
 # Flags of `train` that a --config or --resume run takes from its file instead, with their defaults.
 JOB_FLAGS = {"algo": None, "env": None, "env_kwargs": None, "total_steps": None, "seeds": 1, "seed": 0,
-             "set": None, "discretize": None, "bounds": None, "devices": None}
+             "set": None, "discretize": None, "bounds": None, "devices": None, "env_params": None,
+             "sticky_actions": 0.0}
 
 
 def cmd_train(args, argv) -> int:
@@ -176,6 +179,10 @@ def cmd_list(args, argv) -> int:
                              ("static", registry.static_settings(name))):
             for key, value in values.items():
                 print(f"  {key} = {value!r}  ({kind}; {ranges[key].describe()})")
+                if key == "network" and value == "auto":
+                    table = "table on discrete observations, " if definition.table_network else ""
+                    print(f"    auto: {table}cnn on H x W x C grids (the MinAtar games, Pong-misc), "
+                          "mlp on the others (flat vectors, Catch's and DeepSea's matrices, one-hot states)")
     return 0
 
 
@@ -206,6 +213,12 @@ def add_job_flags(parser: argparse.ArgumentParser, *, per: str, seeds_help: str,
     parser.add_argument("algo", nargs=algo_nargs, help="algorithm name (`purerl list` shows them all)")
     parser.add_argument("--env", help="gymnax env id (default: the algorithm's reference env)")
     parser.add_argument("--env-kwargs", nargs="*", metavar="K=V", help="env constructor arguments")
+    parser.add_argument("--env-params", nargs="*", metavar="K=V",
+                        help="EnvParams fields, e.g. gravity=4.9 (float ones are traced: sweep them as "
+                             "--grid env.gravity=...)")
+    parser.add_argument("--sticky-actions", type=float, default=0.0, metavar="P",
+                        help="probability the env repeats the previous action (MinAtar's protocol: 0.1; "
+                             "default 0)")
     parser.add_argument("--total-steps", metavar="N",
                         help=f"env steps per {per}, e.g. 500000 or 5e5 (default: the algorithm's budget)")
     parser.add_argument("--seeds", type=int, default=1, help=f"{seeds_help} (default 1)")

@@ -9,8 +9,10 @@ also reports `diverged`: whether any float of the state or the metrics
 (parameters, losses) is non-finite or beyond `DIVERGED_ABOVE`.
 
 Static: everything that sets a shape or a loop length (the trainer's and the
-algorithm factory's arguments). Traced: the `hparams` pytree, so
-`jit(vmap(train))` over seeds and hyperparameters compiles once.
+algorithm factory's arguments). Traced: the `hparams` pytree, and the env
+params the job traces (`env_params`, a dict of float arrays: `Env.bind` makes
+every step and reset of the env use them), so `jit(vmap(train))` over seeds,
+hyperparameters and env dynamics compiles once.
 """
 
 from __future__ import annotations
@@ -52,11 +54,15 @@ class RunState(NamedTuple):
 
 
 class Trainer(NamedTuple):
-    """`train` == `init` then `num_evals` x `period`, bit for bit."""
+    """`train` == `init` then `num_evals` x `period`, bit for bit.
 
-    init: Callable[[Array, Any], RunState]
-    period: Callable[[RunState, Any], tuple[RunState, dict[str, Array]]]
-    train: Callable[[Array, Any], tuple[RunState, dict[str, Array]]]
+    Each takes `(key or run, hparams, env_params=None)`: `env_params` are the traced env params
+    (`Env.traced_values`), or None for the env's own, compiled in as constants.
+    """
+
+    init: Callable[..., RunState]
+    period: Callable[..., tuple[RunState, dict[str, Array]]]
+    train: Callable[..., tuple[RunState, dict[str, Array]]]
     num_evals: int
     steps_per_period: int  # env steps per seed between evaluations
 
@@ -105,26 +111,28 @@ def make_trainer(
     """
     updates_per_eval = max(1, total_steps // (algo.steps_per_update * num_evals))
 
-    def init(key, hparams):
+    def init(key, hparams, env_params=None):
         algo_key, eval_key = jax.random.split(key)
-        return RunState(algo.init(algo_key, hparams), eval_key)
+        with env.bind(env_params):
+            return RunState(algo.init(algo_key, hparams), eval_key)
 
-    def period(run, hparams):
+    def period(run, hparams, env_params=None):
         def step(state, _):
             return algo.update(state, hparams)
 
-        state, metrics = jax.lax.scan(step, run.algo, length=updates_per_eval)
-        eval_key, key = jax.random.split(run.eval_key)
-        metrics = {k: jnp.mean(v) for k, v in metrics.items()}
-        metrics["eval_return"] = evaluate(
-            env, lambda obs, k: algo.act(state, obs, k), key, eval_episodes
-        )
+        with env.bind(env_params):
+            state, metrics = jax.lax.scan(step, run.algo, length=updates_per_eval)
+            eval_key, key = jax.random.split(run.eval_key)
+            metrics = {k: jnp.mean(v) for k, v in metrics.items()}
+            metrics["eval_return"] = evaluate(
+                env, lambda obs, k: algo.act(state, obs, k), key, eval_episodes
+            )
         metrics["diverged"] = diverged(state, metrics)
         return RunState(state, eval_key), metrics
 
-    def train(key, hparams):
+    def train(key, hparams, env_params=None):
         run, metrics = jax.lax.scan(
-            lambda r, _: period(r, hparams), init(key, hparams), length=num_evals
+            lambda r, _: period(r, hparams, env_params), init(key, hparams, env_params), length=num_evals
         )
         return run, metrics
 

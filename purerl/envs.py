@@ -8,8 +8,11 @@ algorithm bootstraps from that observation and zeroes the continuation only on
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import gymnax
@@ -20,6 +23,14 @@ from gymnax.environments import environment, spaces
 
 Array = jax.Array
 _UNBOUNDED = 1e30  # gymnax writes "unbounded" as float32 max.
+
+# Envs whose observations are 0/1 grids that gymnax casts to float32: a replay buffer stores them as
+# bool (a quarter of the bytes), exactly. tests/test_envs.py checks the values on random rollouts.
+BINARY_OBS = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
+              "SpaceInvaders-MinAtar", "Catch-bsuite", "DeepSea-bsuite")
+
+# The env params a job traces, bound while the training program is traced (see `Env.bind`).
+_BOUND: dict[int, Mapping[str, Array]] = {}
 
 
 class Transition(NamedTuple):
@@ -50,14 +61,53 @@ class Env(NamedTuple):
     action_low: np.ndarray | None  # Box actions
     action_high: np.ndarray | None
     max_steps: int  # episode time limit
+    traced: tuple[str, ...] = ()  # EnvParams fields a job traces (given with --env-params, or swept)
+    obs_storage: Any = None  # dtype a replay buffer stores observations in (None: as the env gives them)
 
     @property
     def discrete_actions(self) -> bool:
         return self.num_actions is not None
 
+    @property
+    def current_params(self) -> Any:
+        """`params`, with the traced fields' values bound by `bind` while a program is traced."""
+        values = _BOUND.get(id(self.env))
+        return self.params if values is None else self.params.replace(**values)
+
+    @contextlib.contextmanager
+    def bind(self, values: Mapping[str, Array] | None) -> Iterator[None]:
+        """Within the block, every step and reset of this env uses `values` (traced arrays) for
+        those EnvParams fields, so a program traced there takes them as inputs: one compile serves
+        every value of a swept env parameter. The driver binds them around `init` and `period`."""
+        if not values:
+            yield
+            return
+        key, outer = id(self.env), _BOUND.get(id(self.env))
+        _BOUND[key] = values
+        try:
+            yield
+        finally:
+            if outer is None:
+                del _BOUND[key]
+            else:
+                _BOUND[key] = outer
+
+    def traced_values(self, overrides: Mapping[str, float] | None = None) -> dict[str, Array]:
+        """The traced fields' values as float32 arrays (the params', or `overrides`)."""
+        values = {name: getattr(self.params, name) for name in self.traced} | dict(overrides or {})
+        return {name: jnp.asarray(v, jnp.float32) for name, v in values.items()}
+
+    def storage(self, item: Transition) -> Transition:
+        """A transition as a replay buffer holds it: observations in `obs_storage` (0/1 grids as bool)."""
+        if self.obs_storage is None:
+            return item
+        cast = lambda x: x.astype(self.obs_storage) if hasattr(x, "astype") else jax.ShapeDtypeStruct(
+            x.shape, self.obs_storage)
+        return item._replace(obs=cast(item.obs), next_obs=cast(item.next_obs))
+
     def reset(self, key: Array, num_envs: int) -> tuple[Array, Any]:
         keys = jax.random.split(key, num_envs)
-        return jax.vmap(self.env.reset, in_axes=(0, None))(keys, self.params)
+        return jax.vmap(self.env.reset, in_axes=(0, None))(keys, self.current_params)
 
     def step(
         self, key: Array, env_state: Any, obs: Array, action: Array
@@ -71,7 +121,7 @@ class Env(NamedTuple):
         keys = key if per_env else jax.random.split(key, action.shape[0])
         next_obs, env_state, reward, terminated, truncated, info = jax.vmap(
             self.env.step, in_axes=(0, 0, 0, None)
-        )(keys, env_state, action, self.params)
+        )(keys, env_state, action, self.current_params)
         transition = Transition(
             obs=obs,
             action=action,
@@ -139,12 +189,74 @@ class Discretize(environment.Environment):
         return spaces.Discrete(math.prod(self.bins))
 
 
+@functools.cache
+def check_gymnax() -> None:
+    """Raises ValueError unless `gymnax` is gymnax 1.x, whose `step` returns six values.
+
+    Some packages (stable-gymnax) install a module of the same name with the old five-value
+    `step` (no `truncated`), which would train on wrong bootstraps or fail deep inside JAX.
+    """
+    try:
+        env, params = gymnax.make("CartPole-v1")
+        obs, state = jax.eval_shape(env.reset, jax.random.key(0), params)
+        out = jax.eval_shape(env.step, jax.random.key(0), state, 0, params)
+    except Exception as e:  # an API this purerl does not know fails anywhere in there
+        raise ValueError(f"the installed gymnax does not work as gymnax 1.x ({type(e).__name__}: {e}); "
+                         "reinstall it with pip install --force-reinstall 'gymnax>=1.0'") from None
+    if len(out) != 6:
+        raise ValueError(
+            f"the installed gymnax's step returns {len(out)} values, not gymnax 1.x's 6 (obs, state, reward, "
+            "terminated, truncated, info): another package (e.g. stable-gymnax) replaced it; "
+            "reinstall it with pip install --force-reinstall 'gymnax>=1.0'")
+
+
+def env_param_fields(params: Any) -> dict[str, str]:
+    """The settable EnvParams fields by kind: "float" (traced), "int" or "bool" (static)."""
+    kinds = {}
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        if np.ndim(value) != 0:
+            continue  # array-valued fields (Acrobot's torques) are not settable one by one
+        value = np.asarray(value)
+        kinds[field.name] = {"b": "bool", "i": "int", "u": "int"}.get(value.dtype.kind, "float")
+    return kinds
+
+
+def _set_params(env_id: str, params: Any, values: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
+    """EnvParams with `values` set, checked; returns (params, the float fields given: traced)."""
+    kinds = env_param_fields(params)
+    changes, traced = {}, []
+    for name, value in values.items():
+        if name not in kinds:
+            raise ValueError(f"{env_id} has no env param {name!r}; its params are: {', '.join(kinds)}")
+        kind = kinds[name]
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise ValueError(f"env param {name} of {env_id} takes true or false, got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"env param {name} of {env_id} takes a finite number, got {value!r}")
+        elif kind == "int":
+            if not float(value).is_integer():
+                raise ValueError(f"env param {name} of {env_id} takes an integer, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+            traced.append(name)
+        changes[name] = value
+    if changes.get("max_steps_in_episode", 1) < 1:
+        given = values["max_steps_in_episode"]
+        raise ValueError(f"env param max_steps_in_episode must be positive, got {given!r}")
+    return params.replace(**changes), tuple(traced)
+
+
 def make_env(
     env_id: str,
     env_kwargs: dict | None = None,
     *,
     bins: Sequence[int] | None = None,
     bounds: Sequence[Sequence[float]] | None = None,
+    env_params: Mapping[str, Any] | None = None,
+    sticky_actions: float = 0.0,
 ) -> Env:
     """Makes a gymnax env by id, optionally discretising its Box observation.
 
@@ -154,10 +266,15 @@ def make_env(
       bins: cells per observation dimension (turns on the discretiser).
       bounds: [low, high] per dimension; defaults to the observation space's
         bounds, which must then be finite.
+      env_params: EnvParams fields to set, e.g. {"gravity": 4.9}. Float fields are traced (a
+        sweep over them is one program); integer and boolean ones are static.
+      sticky_actions: probability that the env repeats the previous action instead of the
+        chosen one (gymnax's `StickyActionWrapper`; the original MinAtar uses 0.1).
 
     Raises:
-      ValueError: unknown env id, bad kwargs, or an impossible discretisation.
+      ValueError: unknown env id, bad kwargs or params, or an impossible discretisation.
     """
+    check_gymnax()
     env_kwargs = dict(env_kwargs or {})
     if env_id not in gymnax.registered_envs:
         raise ValueError(
@@ -165,10 +282,12 @@ def make_env(
         )
     try:
         env, params = gymnax.make(env_id, **env_kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise ValueError(f"bad --env-kwargs for {env_id}: {e}") from None
-    except ValueError as e:
-        raise ValueError(f"bad --env-kwargs for {env_id}: {e}") from None
+    except OSError as e:  # MNISTBandit downloads MNIST inside gymnax.make
+        raise ValueError(f"{env_id} could not be made: gymnax.make downloads its data and that failed "
+                         f"({' '.join(str(e).split())})") from None
+    params, traced = _set_params(env_id, params, env_params or {})
 
     if bins is not None:
         space = env.observation_space(params)
@@ -193,6 +312,14 @@ def make_env(
 
     obs_space = env.observation_space(params)
     act_space = env.action_space(params)
+    if sticky_actions:
+        if not isinstance(act_space, spaces.Discrete):
+            raise ValueError(f"sticky actions repeat a discrete action; {env_id}'s actions are continuous")
+        if not 0.0 <= sticky_actions <= 1.0:
+            raise ValueError(f"sticky actions must be a probability in [0, 1], got {sticky_actions}")
+        from gymnax.wrappers import StickyActionWrapper
+
+        env = StickyActionWrapper(env, sticky_actions)
     obs, _ = env.reset(jax.random.key(0), params)
     if isinstance(act_space, spaces.Discrete):
         num_actions, action_shape, low, high = int(act_space.n), (), None, None
@@ -213,6 +340,8 @@ def make_env(
         action_low=low,
         action_high=high,
         max_steps=int(params.max_steps_in_episode),
+        traced=traced,
+        obs_storage=jnp.bool_ if env_id in BINARY_OBS and bins is None else None,
     )
 
 

@@ -297,7 +297,7 @@ def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = No
     from purerl import run
     from purerl import sweep as sweeping
 
-    job = run.build(spec, max_devices=1)  # in a sweep the devices split the runs
+    job = sweeping.with_env_params(run.build(spec, max_devices=1), points)  # devices split the runs
     hparams = sweeping.point_hparams(job, points)
     if out is not None:
         records.check_out(out, overwrite)
@@ -305,7 +305,7 @@ def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = No
     if out is not None and _lead():
         records.make_out(out, overwrite)
         options = {"kind": "sweep", "swept": swept or {"points": [dict(p) for p in points]}}
-        records.write_config(out, spec, options, provenance(command))
+        records.write_config(out, job.spec, options, provenance(command))
         runs, curves = sweeping.tables(job, result)
         records.write_sweep(out, runs, curves)
         info = sweeping.summarize(job, result, swept)

@@ -7,10 +7,13 @@ An algorithm asks for "a network for this env" (in the manner of brax's `network
     q = q_network.apply(params, obs)  # [..., outputs]
 
 Observations are preprocessed in one place, `encoder(env)`: discrete observations are one-hot
-encoded, anything of rank > 1 is flattened, and everything is cast to float32. Flax parameters are
-plain pytrees that live in the algorithm states. Adding a network is one entry in `NETWORKS`: a
-function `(env, *, outputs, hidden, activation, last_scale, extra_inputs) -> Network` that raises
-ValueError with one line where the env does not suit it.
+encoded, anything of rank > 1 is flattened (except for the `cnn`, which keeps H x W x C grids),
+and everything is cast to float32. `"auto"` picks by the observation space (`choose`): the `cnn`
+on H x W x C grids (MinAtar), the `mlp` on everything else (one-hot vectors, flat vectors, small
+matrices such as Catch's 10 x 5 and DeepSea's N x N). Flax parameters are plain pytrees that live in
+the algorithm states. Adding a network is one entry in `NETWORKS`: a function
+`(env, *, outputs, hidden, activation, last_scale, extra_inputs) -> Network` that raises ValueError
+with one line where the env does not suit it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,30 @@ class MLP(nn.Module):
             x = act(nn.Dense(size)(x))
         init = nn.initializers.variance_scaling(self.last_scale, "fan_avg", "uniform")
         return nn.Dense(self.features[-1], kernel_init=init)(x)
+
+
+class CNN(nn.Module):
+    """The MinAtar network (Young & Tian 2019): one 3x3 convolution with 16 channels, stride 1, no
+    padding, ReLU, flattened, then dense layers (the paper: one of 128 units) and a linear output.
+
+    Attributes:
+      features: dense hidden sizes followed by the output size.
+      activation: nonlinearity after the convolution and each hidden dense layer.
+      last_scale: scale of the last layer's initial weights.
+    """
+
+    features: Sequence[int]
+    activation: str = "relu"
+    last_scale: float = 1.0
+    channels: int = 16
+
+    @nn.compact
+    def __call__(self, grid: Array, *extra: Array) -> Array:
+        act = getattr(nn, self.activation)
+        x = act(nn.Conv(self.channels, (3, 3), strides=1, padding="VALID")(grid.astype(jnp.float32)))
+        x = x.reshape(*x.shape[:-3], -1)
+        x = jnp.concatenate([x, *extra], -1) if extra else x
+        return MLP(self.features, self.activation, self.last_scale)(x)
 
 
 class Table(nn.Module):
@@ -96,16 +123,19 @@ class Network(NamedTuple):
 
     module: nn.Module
     encode: Callable[[Array], Array]
+    flat: bool = True  # the module takes one feature vector; else (encoded obs, *extra) apart
 
-    def inputs(self, obs: Array, *extra: Array) -> Array:
+    def inputs(self, obs: Array, *extra: Array) -> tuple[Array, ...]:
         x = self.encode(obs)
-        return jnp.concatenate([x, *extra], -1) if extra else x
+        if not self.flat:
+            return (x, *extra)
+        return (jnp.concatenate([x, *extra], -1) if extra else x,)
 
     def init(self, key: Array, obs: Array, *extra: Array) -> Any:
-        return self.module.init(key, self.inputs(obs, *extra))
+        return self.module.init(key, *self.inputs(obs, *extra))
 
     def apply(self, params: Any, obs: Array, *extra: Array) -> Array:
-        return self.module.apply(params, self.inputs(obs, *extra))
+        return self.module.apply(params, *self.inputs(obs, *extra))
 
 
 def mlp(env: Env, *, outputs: int, hidden: Sequence[int], activation: str, last_scale: float,
@@ -127,7 +157,27 @@ def table(env: Env, *, outputs: int, hidden: Sequence[int], activation: str, las
     return Network(Table(env.num_obs, outputs), lambda obs: obs)
 
 
-NETWORKS: dict[str, Callable[..., Network]] = {"mlp": mlp, "table": table}
+def cnn(env: Env, *, outputs: int, hidden: Sequence[int], activation: str, last_scale: float,
+        extra_inputs: int) -> Network:
+    """The MinAtar CNN on H x W x C grids; extra inputs join after the convolution."""
+    del extra_inputs
+    if env.num_obs is not None or len(env.obs_shape) != 3 or min(env.obs_shape[:2]) < 3:
+        shape = "x".join(map(str, env.obs_shape)) or "scalar"
+        raise ValueError(f"the cnn network needs H x W x C grid observations (H, W >= 3); {env.id}'s are "
+                         f"{shape}{' discrete' if env.num_obs is not None else ''}: use mlp")
+    return Network(CNN((*hidden, outputs), activation, last_scale), encoder(env, flatten=False), flat=False)
+
+
+NETWORKS: dict[str, Callable[..., Network]] = {"mlp": mlp, "table": table, "cnn": cnn}
+AUTO = "auto"  # the `network` setting that lets `choose` pick
+
+
+def choose(env: Env, table: bool = False) -> str:
+    """The network "auto" means on this env: cnn on H x W x C grids, else mlp (or, with `table`,
+    a table on discrete observations)."""
+    if env.num_obs is not None:
+        return "table" if table else "mlp"
+    return "cnn" if len(env.obs_shape) == 3 and min(env.obs_shape[:2]) >= 3 else "mlp"
 
 
 def make(
@@ -143,7 +193,7 @@ def make(
     """The network `name` for this env.
 
     Args:
-      name: a key of `NETWORKS`.
+      name: a key of `NETWORKS`, or "auto" (`choose`).
       env: the environment whose observations the network takes.
       outputs: size of the last axis of the output.
       hidden: hidden layer sizes.
@@ -154,7 +204,8 @@ def make(
     Raises:
       ValueError: an unknown name, or a network that cannot take this env's observations.
     """
+    name = choose(env) if name == AUTO else name
     if name not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}; choose from {', '.join(NETWORKS)}")
+        raise ValueError(f"unknown network {name!r}; choose from {AUTO}, {', '.join(NETWORKS)}")
     return NETWORKS[name](env, outputs=outputs, hidden=tuple(hidden), activation=activation,
                           last_scale=last_scale, extra_inputs=extra_inputs)

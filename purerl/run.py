@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl import parallel, registry
+from purerl import networks, parallel, registry
 from purerl.driver import SETTINGS as DRIVER_SETTINGS
 from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
 from purerl.envs import Env, make_env
@@ -37,6 +37,7 @@ class Job(NamedTuple):
     hparams: Any  # HParams of arrays
     algorithm: Algorithm
     trainer: Trainer
+    env_params: dict | None = None  # the traced env params as arrays (`Env.traced_values`), or None
 
     @property
     def algo(self) -> str:
@@ -60,8 +61,14 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
     bins = bounds = None
     if spec.discretize is not None:
         bins, bounds = spec.discretize["bins"], spec.discretize["bounds"]
-    env = make_env(spec.env, _jsonable(spec.env_kwargs), bins=bins, bounds=bounds)
+    env = make_env(spec.env, _jsonable(spec.env_kwargs), bins=bins, bounds=bounds,
+                   env_params=_jsonable(spec.env_params), sticky_actions=spec.sticky_actions)
     if definition.obs == "discrete" and env.num_obs is None:
+        if len(env.obs_shape) != 1:
+            shape = "x".join(map(str, env.obs_shape)) or "scalar"
+            raise ValueError(f"{spec.algo} is tabular and needs discrete observations; {spec.env}'s are "
+                             f"{shape} arrays, which the discretiser (1-D Box only) cannot map: use a neural "
+                             "algorithm (`purerl list`)")
         raise ValueError(
             f"{spec.algo} is tabular and {spec.env} has a Box observation: discretise it "
             "(--discretize BINS [--bounds LO:HI,...]; see `purerl train --help`)"
@@ -73,6 +80,8 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
     static, traced = registry.split(spec.algo, spec.settings)
     driver = {k: static[k] for k in DRIVER_SETTINGS}
     factory = {k: v for k, v in static.items() if k not in DRIVER_SETTINGS}
+    if factory.get("network") == networks.AUTO:  # recorded as chosen (summary.json's static)
+        factory["network"] = networks.choose(env, table=definition.table_network)
     if factory.get("devices") == 0:
         factory["devices"] = parallel.divisor_devices(factory["num_envs"], max_devices)
     algorithm = definition.make(env, total_steps=spec.total_steps, **factory)
@@ -80,7 +89,8 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
         raise ValueError(f"total steps {spec.total_steps:,} make more than 2^31 updates per seed; "
                          "split the run or take more env steps per update")
     trainer = make_trainer(algorithm, env, total_steps=spec.total_steps, **driver)
-    return Job(spec, env, static | factory, to_hparams(definition.hparams, traced), algorithm, trainer)
+    return Job(spec, env, static | factory, to_hparams(definition.hparams, traced), algorithm, trainer,
+               env.traced_values() or None)
 
 
 def prepare(
@@ -93,10 +103,13 @@ def prepare(
     seeds: Sequence[int] = (0,),
     bins: Sequence[int] | None = None,
     bounds: Sequence[Sequence[float]] | None = None,
+    env_params: dict | None = None,
+    sticky_actions: float = 0.0,
 ) -> Job:
     """`build(JobSpec.create(...))`: a checked job from names and values."""
     return build(JobSpec.create(algo, env_id, env_kwargs, total_steps=total_steps, settings=settings,
-                                seeds=seeds, bins=bins, bounds=bounds))
+                                seeds=seeds, bins=bins, bounds=bounds, env_params=env_params,
+                                sticky_actions=sticky_actions))
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
@@ -140,37 +153,39 @@ def _strong(tree):
 
 @functools.lru_cache(maxsize=8)  # a run continued in the same process reuses the compiled program
 def _init_program(init: Callable):
-    return jax.jit(lambda keys, hparams: _strong(jax.vmap(init, in_axes=(0, None))(keys, hparams)))
+    return jax.jit(lambda keys, hparams, env_params: _strong(
+        jax.vmap(init, in_axes=(0, None, None))(keys, hparams, env_params)))
 
 
 @functools.lru_cache(maxsize=8)
 def _chunk_program(period: Callable, max_periods: int):
-    """(state [K], hparams, periods) -> (state [K], metrics [K, max_periods]): `periods` <= max_periods
-    evaluation periods of every seed, the first `periods` metric columns filled.
+    """(state [K], hparams, env_params, periods) -> (state [K], metrics [K, max_periods]): `periods`
+    <= max_periods evaluation periods of every seed, the first `periods` metric columns filled.
 
     The trip count is traced, so one compiled program runs every chunk, the last shorter one too.
     The state is donated: its buffers (replay included) are reused for the output, not held twice.
     """
 
-    def chunk(run, hparams, periods):
-        shapes = jax.eval_shape(period, run, hparams)[1]
+    def chunk(run, hparams, env_params, periods):
+        shapes = jax.eval_shape(period, run, hparams, env_params)[1]
         buffers = {k: jnp.zeros((max_periods, *v.shape), v.dtype) for k, v in shapes.items()}
 
         def body(i, carry):
             run, buffers = carry
-            run, metrics = period(run, hparams)
+            run, metrics = period(run, hparams, env_params)
             return run, {k: buffers[k].at[i].set(v) for k, v in metrics.items()}
 
         return jax.lax.fori_loop(0, periods, body, (run, buffers))
 
-    return jax.jit(jax.vmap(chunk, in_axes=(0, None, None)), donate_argnums=0)
+    return jax.jit(jax.vmap(chunk, in_axes=(0, None, None, None)), donate_argnums=0)
 
 
 def progress_shapes(job: Job) -> Progress:
     """The shapes and dtypes (ShapeDtypeStructs) of a run's `Progress`, computed without running it."""
     keys = jax.eval_shape(seed_keys, job.seeds)
-    state = jax.eval_shape(_init_program(job.trainer.init), keys, job.hparams)
-    metrics = jax.eval_shape(jax.vmap(job.trainer.period, in_axes=(0, None)), state, job.hparams)[1]
+    state = jax.eval_shape(_init_program(job.trainer.init), keys, job.hparams, job.env_params)
+    period = jax.vmap(job.trainer.period, in_axes=(0, None, None))
+    metrics = jax.eval_shape(period, state, job.hparams, job.env_params)[1]
     shape = (len(job.seeds), job.trainer.num_evals)
     return Progress(0, state, {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in metrics.items()})
 
@@ -209,11 +224,11 @@ def train_chunked(
     if start is None:
         keys = seed_keys(seeds)
         begin = time.perf_counter()
-        init = _init_program(job.trainer.init).lower(keys, job.hparams).compile()
+        init = _init_program(job.trainer.init).lower(keys, job.hparams, job.env_params).compile()
         compile_s += time.perf_counter() - begin
         metrics = {k: np.zeros(v.shape, v.dtype) for k, v in progress_shapes(job).metrics.items()}
         begin = time.perf_counter()
-        start = Progress(0, jax.block_until_ready(init(keys, job.hparams)), metrics)
+        start = Progress(0, jax.block_until_ready(init(keys, job.hparams, job.env_params)), metrics)
         wall_s += time.perf_counter() - begin
     if not 0 <= start.period <= num_evals:
         raise ValueError(f"cannot continue from period {start.period} of a {num_evals}-period run")
@@ -222,12 +237,13 @@ def train_chunked(
     max_periods = min(periods_per_chunk, num_evals)
     begin = time.perf_counter()
     program = _chunk_program(job.trainer.period, max_periods)
-    program = program.lower(state, job.hparams, np.int32(max_periods)).compile()
+    program = program.lower(state, job.hparams, job.env_params, np.int32(max_periods)).compile()
     compile_s += time.perf_counter() - begin
     while period < num_evals and not (stop is not None and stop()):
         length = min(max_periods, num_evals - period)
         begin = time.perf_counter()
-        state, chunk_metrics = jax.block_until_ready(program(state, job.hparams, np.int32(length)))
+        state, chunk_metrics = jax.block_until_ready(
+            program(state, job.hparams, job.env_params, np.int32(length)))
         chunk_s = time.perf_counter() - begin
         wall_s += chunk_s
         for k, v in chunk_metrics.items():

@@ -105,3 +105,4 @@ class Definition(NamedTuple):
     default_total_steps: int  # TARGETS.md budget on the reference env
     evaluation: str  # the policy the reported return measures: greedy, sampled or deterministic
     summary: str  # one line for `purerl list`
+    table_network: bool = False  # network "auto" picks a table on discrete observations

@@ -4,7 +4,8 @@
     spec == JobSpec.from_json(spec.to_json())   # exact round trip
     result = purerl.train(spec)                 # the same numbers as `purerl train --config FILE`
 
-A spec names the algorithm, the env and its constructor kwargs, the discretisation, the env steps
+A spec names the algorithm, the env with its constructor kwargs, EnvParams fields and sticky-action
+probability, the discretisation, the env steps
 per seed, every setting of the algorithm (defaults filled in, so a spec means the same run whatever
 a later version's defaults are) and the seeds. `create` checks every name, type and range against
 what the algorithm declares (`registry.resolve`), before anything is built or compiled. A results
@@ -67,6 +68,8 @@ class JobSpec:
     total_steps: int  # env steps per seed, as asked (the run rounds down to whole updates)
     settings: dict  # every setting of the algorithm, static and traced
     seeds: tuple[int, ...]
+    env_params: dict = dataclasses.field(default_factory=dict)  # EnvParams fields set (floats are traced)
+    sticky_actions: float = 0.0  # probability the env repeats the previous action (MinAtar's protocol: 0.1)
 
     @classmethod
     def create(
@@ -80,8 +83,11 @@ class JobSpec:
         seeds: Sequence[int] = (0,),
         bins: Sequence[int] | None = None,
         bounds: Sequence[Sequence[float]] | None = None,
+        env_params: Mapping | None = None,
+        sticky_actions: float = 0.0,
     ) -> JobSpec:
-        """A checked spec; settings not given take the algorithm's defaults.
+        """A checked spec; settings not given take the algorithm's defaults. `env_params` are
+        checked against the env's fields when the job is built.
 
         Raises:
           ValueError: one line naming the problem (unknown algorithm or setting, a value of the
@@ -96,6 +102,11 @@ class JobSpec:
             raise ValueError(f"env_kwargs must be a mapping of name to value, got {env_kwargs!r}")
         if settings is not None and not isinstance(settings, Mapping):
             raise ValueError(f"settings must be a mapping of name to value, got {settings!r}")
+        if env_params is not None and not isinstance(env_params, Mapping):
+            raise ValueError(f"env_params must be a mapping of name to value, got {env_params!r}")
+        if (isinstance(sticky_actions, bool) or not isinstance(sticky_actions, (int, float))
+                or not 0.0 <= sticky_actions <= 1.0):
+            raise ValueError(f"sticky actions must be a probability in [0, 1], got {sticky_actions!r}")
         total = definition.default_total_steps if total_steps is None else _steps(total_steps, "total steps")
         if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence | range):
             raise ValueError(f"seeds must be a list of integers, got {seeds!r}")
@@ -114,7 +125,7 @@ class JobSpec:
             discretize = {"bins": _frozen(bins), "bounds": None if bounds is None else _frozen(bounds)}
         resolved = registry.resolve(algo, dict(settings or {}))
         return cls(algo, env or definition.default_env, _frozen(dict(env_kwargs or {})), discretize, total,
-                   _frozen(resolved), seeds)
+                   _frozen(resolved), seeds, _frozen(dict(env_params or {})), float(sticky_actions))
 
     def replace(self, **changes) -> JobSpec:
         """A checked copy with some fields changed (as `to_dict` names them); `settings` are merged."""
@@ -133,6 +144,8 @@ class JobSpec:
             "total_steps": self.total_steps,
             "settings": _jsonable(self.settings),
             "seeds": list(self.seeds),
+            "env_params": _jsonable(self.env_params),
+            "sticky_actions": self.sticky_actions,
         }
 
     @classmethod
@@ -152,7 +165,9 @@ class JobSpec:
         unknown = sorted(set(data) - {"format", *fields})
         if unknown:
             raise ValueError(f"{source} has fields this purerl does not know: {', '.join(unknown)}")
-        missing = [f for f in fields if f not in data]
+        optional = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING
+                    or f.default_factory is not dataclasses.MISSING}  # added later: older specs lack them
+        missing = [f for f in fields if f not in data and f not in optional]
         if missing:
             raise ValueError(f"{source} lacks the fields {', '.join(missing)}")
         discretize = data["discretize"]
@@ -165,6 +180,7 @@ class JobSpec:
                 settings=data["settings"], seeds=data["seeds"],
                 bins=None if discretize is None else discretize["bins"],
                 bounds=None if discretize is None else discretize["bounds"],
+                env_params=data.get("env_params"), sticky_actions=data.get("sticky_actions", 0.0),
             )
         except ValueError as e:
             raise ValueError(f"{source}: {e}") from None

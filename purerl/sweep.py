@@ -13,6 +13,9 @@ communicate); with several processes (`jax.distributed.initialize`) the mesh
 spans every process's devices and each process trains its share. A sweep
 larger than fits at once runs in chunks of `chunk_size` runs, each chunk the
 same compiled program (the last one padded).
+
+A point may also set env params by `env.NAME` (`{"env.gravity": 4.9}`): float EnvParams fields
+are traced like hyperparameters, so a sweep over environment dynamics is one program too.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl import parallel, registry
 from purerl.driver import to_hparams
+from purerl.envs import env_param_fields, make_env
 from purerl.run import Job, build, env_steps
 
 AXIS = "sweep"  # the mesh axis runs are split over
+ENV = "env."  # a point's names for env params: env.gravity
 SPLIT, WHOLE = PartitionSpec(AXIS), PartitionSpec()  # runs split over the mesh; one copy on every device
 
 
@@ -57,6 +62,7 @@ def random_points(ranges: dict[str, tuple[float, float, bool]], num_points: int,
 class SweepResult(NamedTuple):
     points: list[dict[str, Any]]  # the swept values of each point
     hparams: Any  # HParams with a leading [points] axis (every traced setting)
+    env_params: dict  # env.NAME -> [points] values of the env params the job traces
     seeds: list[int]
     metrics: dict[str, np.ndarray]  # name -> [points, seeds, num_evals]
     env_steps: np.ndarray  # [num_evals] env steps per run at each evaluation
@@ -71,8 +77,30 @@ class SweepResult(NamedTuple):
         return self.metrics["eval_return"][..., -1]
 
 
-def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> Any:
-    """The job's HParams with each point's values, stacked to a leading [points] axis.
+def with_env_params(job: Job, points: Sequence[dict[str, Any]]) -> Job:
+    """The job, rebuilt to trace the env params the points set (`env.NAME`) if it does not yet."""
+    names = {k[len(ENV):] for point in points for k in point if k.startswith(ENV)}
+    missing = names - set(job.env.traced)
+    if not missing:
+        return job
+    kinds = env_param_fields(job.env.params)
+    for name in sorted(missing):
+        if name not in kinds:
+            raise ValueError(f"{job.spec.env} has no env param {name!r}; its params are: {', '.join(kinds)}")
+        if kinds[name] != "float":
+            raise ValueError(
+                f"env.{name} of {job.spec.env} is static (an {kinds[name]} field may set a shape or a loop "
+                "length) and cannot be swept in one program; run one sweep per value")
+    defaults = {name: getattr(job.env.params, name) for name in missing}
+    spec = job.spec.replace(env_params={**job.spec.env_params, **{k: float(v) for k, v in defaults.items()}})
+    return build(spec, max_devices=1)
+
+
+def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> tuple[Any, dict[str, np.ndarray]]:
+    """The job's HParams with each point's values, stacked to a leading [points] axis, and the
+    values of its traced env params (`env.NAME` -> [points]).
+
+    The job must trace the env params the points set (`with_env_params`).
 
     Raises:
       ValueError: a point names a static or unknown setting, or a value is out of range.
@@ -80,21 +108,26 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> Any:
     if not points:
         raise ValueError("a sweep needs at least one point")
     base = job.hparams._asdict()
-    stacked = []
+    stacked, env_values = [], []
     for point in points:
-        unknown = [k for k in point if k not in registry.defaults(job.algo)]
+        settings = {k: v for k, v in point.items() if not k.startswith(ENV)}
+        unknown = [k for k in settings if k not in registry.defaults(job.algo)]
         if unknown:
             registry.resolve(job.algo, {unknown[0]: None})  # raises: names the unknown setting
-        static = [k for k in point if k not in registry.traced_settings(job.algo)]
+        static = [k for k in settings if k not in registry.traced_settings(job.algo)]
         if static:
             names = ", ".join(static)
             raise ValueError(
                 f"{names} of {job.algo} is static (it sets a shape or a loop length) and cannot be swept "
                 "in one program; sweep traced settings only (see `purerl list`) or run one sweep per value"
             )
-        values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | dict(point))
+        values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | settings)
         stacked.append(to_hparams(type(job.hparams), registry.split(job.algo, values)[1]))
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked)
+        env = {k[len(ENV):]: v for k, v in point.items() if k.startswith(ENV)}
+        make_env(job.spec.env, job.spec.env_kwargs, env_params=env)  # checks names and values
+        env_values.append(job.env.traced_values(env))
+    env_params = {ENV + k: np.stack([np.asarray(v[k]) for v in env_values]) for k in job.env.traced}
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked), env_params
 
 
 def compile_sweep(job: Job, mesh: jax.sharding.Mesh):
@@ -105,9 +138,14 @@ def compile_sweep(job: Job, mesh: jax.sharding.Mesh):
     target updates) stays a branch instead of both sides computed and selected.
     """
 
-    def train_runs(seeds, swept, hparams):
+    def train_runs(seeds, swept, shared):
+        hparams, env_params = shared
+
         def train(seed, values):
-            return job.trainer.train(jax.random.key(seed), hparams._replace(**values))[1]
+            settings = {k: v for k, v in values.items() if not k.startswith(ENV)}
+            env = {k[len(ENV):]: v for k, v in values.items() if k.startswith(ENV)}
+            env_params_run = None if env_params is None else {**env_params, **env}
+            return job.trainer.train(jax.random.key(seed), hparams._replace(**settings), env_params_run)[1]
 
         return jax.vmap(train)(seeds, swept)
 
@@ -165,10 +203,11 @@ def sweep(
 
     Args:
       job: the prepared job; its traced settings are the defaults each point overrides.
-      points: the swept values, one dict of traced settings per point (`grid`, `random_points`).
+      points: the swept values, one dict of traced settings (and `env.NAME` env params) per point
+        (`grid`, `random_points`).
       seeds: seeds, the same for every point (default: the job's; run (p, s) uses the key of
         seed s, as `run.train` does).
-      hparams: `point_hparams(job, points)`, if computed already.
+      hparams: `point_hparams(job, points)` of `with_env_params(job, points)`, if computed already.
       chunk_size: runs per compiled call, rounded up to a multiple of the device
         count. Default: all runs, halved until the compiled program fits in
         `memory_limit`.
@@ -185,7 +224,8 @@ def sweep(
             f"in a sweep the devices split the runs: {job.algo}'s own devices setting must be 1 (or 0, "
             f"auto), got {job.static['devices']}"
         )
-    hparams = point_hparams(job, points) if hparams is None else hparams
+    job = with_env_params(job, points)
+    hparams, env_params = point_hparams(job, points) if hparams is None else hparams
     num_points, num_seeds = len(points), len(seeds)
     runs = num_points * num_seeds
     mesh = parallel.make_mesh(jax.device_count() if devices is None else devices, AXIS)
@@ -195,9 +235,10 @@ def sweep(
     limit = device_memory() if memory_limit is None else memory_limit
 
     # Runs flattened, padded with copies of run 0 to whole chunks.
-    swept = {name: np.asarray(getattr(hparams, name)) for point in points for name in point}  # [points]
+    columns = hparams._asdict() | env_params
+    swept = {name: np.asarray(columns[name]) for point in points for name in point}  # [points]
     seed_values = np.asarray(seeds, np.uint32)
-    shared = jax.tree.map(lambda x: _global(x, mesh, WHOLE), job.hparams)
+    shared = jax.tree.map(lambda x: _global(x, mesh, WHOLE), (job.hparams, job.env_params))
 
     def inputs(c, chunk):
         index = np.arange(c * chunk, (c + 1) * chunk)
@@ -225,7 +266,8 @@ def sweep(
         for k in outputs[0]
     }
     points = [dict(p) for p in points]
-    return SweepResult(points, hparams, seeds, metrics, env_steps(job), compile_s, wall_s, mesh.size, chunk)
+    return SweepResult(points, hparams, env_params, seeds, metrics, env_steps(job), compile_s, wall_s,
+                       mesh.size, chunk)
 
 
 def _as_python(value):
@@ -244,7 +286,7 @@ def ranking(result: SweepResult) -> list[int]:
 
 def tables(job: Job, result: SweepResult) -> tuple[list[dict], list[dict]]:
     """(sweep.csv rows: one per point and seed; metrics.csv rows: one per point, seed and evaluation)."""
-    hparams = {k: np.asarray(v) for k, v in result.hparams._asdict().items()}
+    hparams = {k: np.asarray(v) for k, v in (result.hparams._asdict() | result.env_params).items()}
     names = ["eval_return", *sorted(n for n in result.metrics if n != "eval_return")]
     returns, flags = result.metrics["eval_return"], result.metrics["diverged"].astype(bool)
     runs, curves = [], []
@@ -284,7 +326,8 @@ def summarize(job: Job, result: SweepResult, swept: dict | None) -> dict:
         "runs": runs,
         "best": {
             "point": best,
-            "hyperparams": {k: _as_python(v[best]) for k, v in result.hparams._asdict().items()},
+            "hyperparams": {k: _as_python(v[best])
+                            for k, v in (result.hparams._asdict() | result.env_params).items()},
             "final_return": points[best]["final_return"],
             "diverged": points[best]["diverged"]["any"],  # true only if every point diverged
         },

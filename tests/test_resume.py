@@ -212,10 +212,10 @@ def test_the_chunk_program_consumes_its_input_state():
     """The state is donated: its buffers (DQN's replay buffer among them) are reused, not held twice."""
     settings = dict(num_evals=2, eval_episodes=4, buffer_size=512, batch_size=16, learning_starts=0)
     job = prepare("dqn", total_steps=256, seeds=[0, 1], settings=settings)
-    state = run._init_program(job.trainer.init)(run.seed_keys(job.seeds), job.hparams)
+    state = run._init_program(job.trainer.init)(run.seed_keys(job.seeds), job.hparams, job.env_params)
     program = run._chunk_program(job.trainer.period, 1)
     buffer = state.algo.buffer.data.obs
-    new_state, _ = program(state, job.hparams, np.int32(1))
+    new_state, _ = program(state, job.hparams, job.env_params, np.int32(1))
     jax.block_until_ready(new_state)
     assert buffer.is_deleted()
     assert all(x.is_deleted() for x in jax.tree.leaves(state))

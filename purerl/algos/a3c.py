@@ -100,7 +100,7 @@ def make_a3c(
     num_envs: int = 8,
     rollout_len: int = 32,
     devices: int = 0,
-    network: str = "mlp",
+    network: str = "auto",
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
     state_dependent_std: bool = False,
@@ -114,7 +114,7 @@ def make_a3c(
       rollout_len: n, env steps per actor per update.
       devices: devices the actors are split over; it must divide num_envs.
         0: as many as divide num_envs, up to every device.
-      network: the policy and value networks (`purerl.networks.NETWORKS`).
+      network: the policy and value networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids, else mlp).
       hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
       state_dependent_std: Box actions: the policy network outputs the
@@ -217,7 +217,7 @@ DEFINITION = settings.Definition(
         "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "value_coef": NON_NEGATIVE,
         "entropy_coef": NON_NEGATIVE, "max_grad_norm": POSITIVE, "reward_scale": POSITIVE,
         "init_log_std": Range(-20.0, 2.0), "num_envs": POSITIVE, "rollout_len": POSITIVE,
-        "devices": NON_NEGATIVE, "network": one_of(*networks.NETWORKS), "hidden": SIZES,
+        "devices": NON_NEGATIVE, "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
         "activation": one_of("tanh", "relu"), "state_dependent_std": FLAG,
     },
     obs="any",

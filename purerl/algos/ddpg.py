@@ -81,7 +81,7 @@ def make_ddpg(
     num_envs: int = 1,
     buffer_size: int = 100_000,
     batch_size: int = 256,
-    network: str = "mlp",
+    network: str = "auto",
     hidden: Sequence[int] = (64, 64),
     noise: str = "gaussian",
 ) -> Algorithm:
@@ -93,8 +93,8 @@ def make_ddpg(
       num_envs: envs stepped together; one gradient step per vectorised step.
       buffer_size: replay capacity in transitions.
       batch_size: minibatch size of a gradient step; at most buffer_size.
-      network: the actor and critic networks (`purerl.networks.NETWORKS`); the
-        critic takes the action after the encoded observation.
+      network: the actor and critic networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids,
+        else mlp); the critic takes the action after the encoded observation.
       hidden: their hidden layer sizes.
       noise: "gaussian" (independent per step) or "ou" (Ornstein-Uhlenbeck, as in the paper).
     """
@@ -132,7 +132,8 @@ def make_ddpg(
         actor_params = actor.init(actor_key, obs)
         critic_params = critic.init(critic_key, obs, jnp.zeros((num_envs, dims)))
         example = jax.eval_shape(env.step, key, env_state, obs, to_env(jnp.zeros((num_envs, dims))))[0]
-        buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), example), buffer_size)
+        buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), env.storage(example)),
+                             buffer_size)
         return State(actor_params, critic_params, actor_params, critic_params,
                      optax.adam(hp.actor_lr).init(actor_params), optax.adam(hp.critic_lr).init(critic_params),
                      buffer, obs, env_state, jnp.zeros((num_envs, dims)), key, jnp.zeros((), jnp.int32))
@@ -207,7 +208,7 @@ DEFINITION = settings.Definition(
         "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
         "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
         "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
-        "network": one_of(*networks.NETWORKS), "hidden": SIZES,
+        "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
         "noise": one_of("gaussian", "ou"),
     },
     obs="any",

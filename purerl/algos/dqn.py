@@ -92,7 +92,7 @@ def make_dqn(
     train_freq: int = 1,
     buffer_size: int = 10_000,
     batch_size: int = 128,
-    network: str = "mlp",
+    network: str = "auto",
     hidden: Sequence[int] = (120, 84),
     double: bool = False,
     loss: str = "mse",
@@ -106,7 +106,7 @@ def make_dqn(
       train_freq: vectorised env steps (of `num_envs` each) per gradient step.
       buffer_size: replay capacity in transitions.
       batch_size: minibatch size of a gradient step; at most buffer_size.
-      network: the Q-network (`purerl.networks.NETWORKS`).
+      network: the Q-network (`purerl.networks.NETWORKS`, or "auto": cnn on grids, else mlp).
       hidden: its hidden layer sizes.
       double: use the Double DQN target.
       loss: "mse" (0.5 td^2) or "huber" (delta = hparams.huber_delta).
@@ -133,7 +133,8 @@ def make_dqn(
         obs, env_state = env.reset(reset_key, num_envs)
         params = q_network.init(net_key, obs)
         step = jax.eval_shape(env.step, key, env_state, obs, jnp.zeros(num_envs, jnp.int32))
-        buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), step[0]), buffer_size)
+        example = jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), env.storage(step[0]))
+        buffer = replay.init(example, buffer_size)  # observations in the env's storage dtype
         zero = jnp.zeros((), jnp.int32)
         return State(params, params, make_optimizer(hp).init(params), buffer, obs, env_state, obs,
                      key, zero, zero)
@@ -206,8 +207,8 @@ DEFINITION = settings.Definition(
         "lr": POSITIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "epsilon_decay": UNIT,
         "tau": Range(0.0, 1.0, low_open=True), "target_period": POSITIVE, "learning_starts": NON_NEGATIVE,
         "max_grad_norm": POSITIVE, "huber_delta": POSITIVE, "num_envs": POSITIVE, "train_freq": POSITIVE,
-        "buffer_size": POSITIVE, "batch_size": POSITIVE, "network": one_of(*networks.NETWORKS),
-        "hidden": SIZES, "double": FLAG,
+        "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES, "double": FLAG,
+        "network": one_of(networks.AUTO, *networks.NETWORKS),
         "loss": one_of("mse", "huber"),
     },
     obs="any",

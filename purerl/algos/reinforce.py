@@ -106,7 +106,7 @@ def make_reinforce(
       total_steps: env steps per seed (unused: the update has no schedule).
       num_envs: episodes per update, one per vmapped env.
       network: the policy and value networks (`purerl.networks.NETWORKS`), or
-        "auto": "table" on discrete observations, "mlp" on others.
+        "auto": "table" on discrete observations, else `networks.choose` (cnn on grids, mlp).
       hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
     """
@@ -117,7 +117,7 @@ def make_reinforce(
         raise ValueError(f"num_envs must be positive, got {num_envs}")
     horizon = env.max_steps
     if network == "auto":
-        network = "mlp" if env.num_obs is None else "table"
+        network = networks.choose(env, table=True)
     policy = networks.make(network, env, outputs=env.num_actions, hidden=hidden, activation=activation,
                            last_scale=0.01)
     value = networks.make(network, env, outputs=1, hidden=hidden, activation=activation)
@@ -207,5 +207,6 @@ DEFINITION = settings.Definition(
     default_env="CartPole-v1",
     default_total_steps=2_000_000,
     evaluation="sampled",
+    table_network=True,
     summary="REINFORCE with a learned baseline (Williams 1992)",
 )
