@@ -4,7 +4,10 @@ Trains every algorithm on its reference env(s), all seeds of a run in one compil
 a results dir per run through `purerl.experiment.train`, the same path as `purerl train` (so
 `purerl train --config OUT/NAME/config.json` repeats a row's per-seed numbers bit for bit), prints a
 markdown table of the final return across seeds (mean, 95% bootstrap interval of the mean, IQM)
-and writes it to OUT/table.md, then draws the learning curves, one panel per env.
+next to a uniformly random policy's return under the same evaluation protocol, and writes it to
+OUT/table.md, then draws the learning curves, one panel per env. The MinAtar rows run at CPU
+budgets with fewer seeds (their `seeds` column says how many); `--rows minatar` or `--only` picks
+rows.
 
     python experiments/results.py [--seeds 10] [--out results] [--only NAME ...] [--figure PNG]
 
@@ -41,6 +44,8 @@ class Run(NamedTuple):
     settings: dict = {}
     bins: list | None = None
     bounds: list | None = None
+    seeds: int | None = None  # seeds for this row, if fewer than --seeds (CPU-costly rows)
+    sticky_actions: float = 0.0
 
 
 # Each algorithm on its reference env(s) with default settings, at its TARGETS.md budget.
@@ -56,14 +61,53 @@ RUNS = [
     Run("a3c-cartpole", "a3c", "CartPole-v1", "CartPole-v1", 500_000),
     Run("a3c-acrobot", "a3c", "Acrobot-v1", "Acrobot-v1", 500_000),
     Run("a3c-pendulum", "a3c", "Pendulum-v1", "Pendulum-v1 (Gaussian policy)", 5_000_000),
+    Run("dqn-catch", "dqn", "Catch-bsuite", "Catch-bsuite", 100_000, settings={"learning_starts": 1_000}),
+    Run("reinforce-catch", "reinforce", "Catch-bsuite", "Catch-bsuite", 100_000),
+    Run("a3c-catch", "a3c", "Catch-bsuite", "Catch-bsuite", 100_000),
 ]
+
+# MinAtar (gymnax's, no sticky actions: comparable with gymnax's own baselines), the CNN of Young &
+# Tian 2019 (conv 16 x 3x3, then 128 units), at CPU budgets.
+MINATAR_DQN = {"num_envs": 8, "train_freq": 2, "batch_size": 64, "buffer_size": 100_000, "lr": 1e-4,
+               "learning_starts": 5_000, "target_period": 125, "epsilon_end": 0.01, "epsilon_decay": 0.1,
+               "loss": "huber", "hidden": [128], "num_evals": 10, "eval_episodes": 64}
+MINATAR_A3C = {"num_envs": 64, "rollout_len": 16, "lr": 1e-3, "entropy_coef": 0.01, "reward_scale": 1.0,
+               "gae_lambda": 0.95, "hidden": [128], "activation": "relu", "num_evals": 10, "eval_episodes": 64}
+MINATAR = ["Breakout", "SpaceInvaders", "Asterix", "Freeway"]
+for game in MINATAR:
+    env_id = f"{game}-MinAtar"
+    RUNS.append(Run(f"dqn-{game.lower()}", "dqn", env_id, f"{env_id} (CNN)", 500_000, settings=MINATAR_DQN,
+                    seeds=4))
+    RUNS.append(Run(f"a3c-{game.lower()}", "a3c", env_id, f"{env_id} (CNN)", 2_000_000, settings=MINATAR_A3C,
+                    seeds=4))
 
 
 def spec_of(run: Run, seeds: list[int], scale: float, common: dict) -> JobSpec:
     """The job spec of a row at `scale` times its budget, with the `common` settings."""
     total_steps = max(1, round(run.total_steps * scale))
+    seeds = seeds[: run.seeds] if run.seeds else seeds
     return JobSpec.create(run.algo, run.env, run.env_kwargs, total_steps=total_steps,
-                          settings={**run.settings, **common}, seeds=seeds, bins=run.bins, bounds=run.bounds)
+                          settings={**run.settings, **common}, seeds=seeds, bins=run.bins, bounds=run.bounds,
+                          sticky_actions=run.sticky_actions)
+
+
+def random_return(spec: JobSpec, num_keys: int = 10) -> float:
+    """A uniformly random policy's return under the spec's evaluation protocol (its env, sticky
+    actions and episodes per evaluation), averaged over `num_keys` evaluations."""
+    import jax
+
+    from purerl import run as running
+    from purerl.envs import evaluate
+
+    env = running.build(spec.replace(seeds=[0])).env
+    episodes = spec.settings["eval_episodes"]
+    if env.discrete_actions:
+        act = lambda obs, key: jax.random.randint(key, obs.shape[:1], 0, env.num_actions)
+    else:
+        act = lambda obs, key: jax.random.uniform(key, obs.shape[:1] + env.action_shape, minval=env.action_low,
+                                                  maxval=env.action_high)
+    program = jax.jit(jax.vmap(lambda key: evaluate(env, act, key, episodes)))
+    return float(np.mean(program(jax.random.split(jax.random.key(12345), num_keys))))
 
 
 def run_or_reuse(run: Run, out: Path, spec: JobSpec, overwrite: bool, command: list[str]) -> dict:
@@ -94,17 +138,21 @@ def table(rows: list[tuple[Run, dict]]) -> str:
     """The markdown results table: final return across seeds, mean, 95% bootstrap CI and IQM."""
     lines = [
         "| algorithm | env | evaluation | env steps / seed | seeds | mean final return | 95% CI | IQM "
-        "| wall s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| random policy | device | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run, info in rows:
+        spec = JobSpec.from_dict(info["spec"])
+        device = info.get("provenance", {}).get("device_kind", "?")
+        env = run.label + (f", sticky actions {spec.sticky_actions:g}" if "MinAtar" in run.env else "")
         final = np.asarray(info["final_return"]["per_seed"])
         low, high = stats.mean_ci(final)
         f = ".3f" if np.abs(final).max() <= 1.5 else ".1f"  # success rates vs returns
         lines.append(
-            f"| `{run.algo}` | {run.label} | {registry.ALGORITHMS[run.algo].evaluation} "
+            f"| `{run.algo}` | {env} | {registry.ALGORITHMS[run.algo].evaluation} "
             f"| {steps_text(info['total_env_steps'])} | {len(final)} | {final.mean():{f}} "
-            f"| [{low:{f}}, {high:{f}}] | {stats.iqm(final):{f}} | {info['wall_s']:.0f} |"
+            f"| [{low:{f}}, {high:{f}}] | {stats.iqm(final):{f}} | {random_return(spec):{f}} | {device} "
+            f"| {info['wall_s']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -144,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--figure", help="learning-curve image (default OUT/curves.png)")
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=[r.name for r in RUNS],
                         help="these runs only: " + ", ".join(r.name for r in RUNS))
+    parser.add_argument("--rows", choices=["all", "classic", "minatar"], default="all",
+                        help="all rows, those without MinAtar (classic) or the MinAtar ones")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every budget (smoke tests)")
     parser.add_argument("--set", nargs="*", metavar="NAME=VALUE", help="a setting for every run")
     parser.add_argument("--overwrite", action="store_true", help="retrain runs already in OUT")
@@ -158,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seed, args.seed + args.seeds))
     common = dict(parse_setting(item) for item in args.set or [])
     command = ["python", "experiments/results.py", *(sys.argv[1:] if argv is None else argv)]
-    runs = [r for r in RUNS if not args.only or r.name in args.only]
+    runs = [r for r in RUNS if (not args.only or r.name in args.only)
+            and (args.rows == "all" or (args.rows == "minatar") == ("MinAtar" in r.env))]
     dirs = {r.name: out / r.name for r in runs}
     rows = [(r, run_or_reuse(r, dirs[r.name], spec_of(r, seeds, args.scale, common), args.overwrite, command))
             for r in runs]
