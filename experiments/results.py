@@ -72,7 +72,8 @@ MINATAR_DQN = {"num_envs": 8, "train_freq": 2, "batch_size": 64, "buffer_size": 
                "learning_starts": 5_000, "target_period": 125, "epsilon_end": 0.01, "epsilon_decay": 0.1,
                "loss": "huber", "hidden": [128], "num_evals": 10, "eval_episodes": 64}
 MINATAR_A3C = {"num_envs": 64, "rollout_len": 16, "lr": 1e-3, "entropy_coef": 0.01, "reward_scale": 1.0,
-               "gae_lambda": 0.95, "hidden": [128], "activation": "relu", "num_evals": 10, "eval_episodes": 64}
+               "gae_lambda": 0.95, "hidden": [128], "activation": "relu", "num_evals": 10,
+               "eval_episodes": 64}
 MINATAR = ["Breakout", "SpaceInvaders", "Asterix", "Freeway"]
 for game in MINATAR:
     env_id = f"{game}-MinAtar"
@@ -104,8 +105,8 @@ def random_return(spec: JobSpec, num_keys: int = 10) -> float:
     if env.discrete_actions:
         act = lambda obs, key: jax.random.randint(key, obs.shape[:1], 0, env.num_actions)
     else:
-        act = lambda obs, key: jax.random.uniform(key, obs.shape[:1] + env.action_shape, minval=env.action_low,
-                                                  maxval=env.action_high)
+        act = lambda obs, key: jax.random.uniform(key, obs.shape[:1] + env.action_shape,
+                                                  minval=env.action_low, maxval=env.action_high)
     program = jax.jit(jax.vmap(lambda key: evaluate(env, act, key, episodes)))
     return float(np.mean(program(jax.random.split(jax.random.key(12345), num_keys))))
 

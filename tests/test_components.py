@@ -69,8 +69,8 @@ def test_unsuitable_networks_are_refused_with_one_line():
         networks.make("table", lake, outputs=1, extra_inputs=1)
     with pytest.raises(ValueError, match="^unknown network 'resnet'; choose from auto, mlp, table, cnn$"):
         networks.make("resnet", cartpole, outputs=2)
-    with pytest.raises(ValueError, match="^the cnn network needs H x W x C grid observations .*; CartPole-v1's "
-                                         "are 4: use mlp$"):
+    with pytest.raises(ValueError, match="^the cnn network needs H x W x C grid observations .*; "
+                                         "CartPole-v1's are 4: use mlp$"):
         networks.make("cnn", cartpole, outputs=2)
     with pytest.raises(ValueError, match="^the cnn network needs .*; Catch-bsuite's are 10x5: use mlp$"):
         networks.make("cnn", make_env("Catch-bsuite"), outputs=2)

@@ -88,7 +88,7 @@ def test_vmapped_member_equals_its_own_run(job):
 def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
     traces = []
     trainer = job.trainer._replace(
-        train=lambda key, hp, env_params=None: (traces.append(None), job.trainer.train(key, hp, env_params))[1])
+        train=lambda key, hp, env=None: (traces.append(None), job.trainer.train(key, hp, env))[1])
     points = [{"gamma": 0.9}, {"gamma": 0.99}]
     result = sweep(job._replace(trainer=trainer), points, seeds=[0, 1], chunk_size=3)  # two chunks
     assert len(traces) == 1 and result.metrics["eval_return"].shape == (2, 2, 2)

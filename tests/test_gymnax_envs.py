@@ -42,7 +42,7 @@ def test_the_refusals_name_the_problem():
     refusals = {
         ("q_learning", "Breakout-MinAtar"): "^q_learning is tabular and needs discrete observations; "
                                             "Breakout-MinAtar's are 10x10x4 arrays",
-        ("q_learning", "CartPole-v1"): "^q_learning is tabular and CartPole-v1 has a Box observation: discretise",
+        ("q_learning", "CartPole-v1"): "^q_learning is tabular and CartPole-v1 has a Box observation",
         ("dqn", "Pendulum-v1"): "^dqn needs a discrete action space; Pendulum-v1 has a continuous one$",
         ("ddpg", "Catch-bsuite"): "^ddpg needs a continuous",
     }
@@ -89,7 +89,8 @@ def test_the_cnn_is_the_minatar_papers_architecture():
     # The same numbers by hand: a convolution is a sum over 3x3 patches.
     x = np.asarray(obs[0], np.float64)
     k, b = np.asarray(params["Conv_0"]["kernel"], np.float64), np.asarray(params["Conv_0"]["bias"])
-    conv = np.array([[np.einsum("ijc,ijco->o", x[r:r + 3, c:c + 3], k) + b for c in range(8)] for r in range(8)])
+    patch = lambda r, c: np.einsum("ijc,ijco->o", x[r:r + 3, c:c + 3], k) + b
+    conv = np.array([[patch(r, c) for c in range(8)] for r in range(8)])
     h = np.maximum(np.maximum(conv, 0).reshape(-1) @ mlp["Dense_0"]["kernel"] + mlp["Dense_0"]["bias"], 0)
     expected = h @ mlp["Dense_1"]["kernel"] + mlp["Dense_1"]["bias"]
     np.testing.assert_allclose(net.apply({"params": params}, obs)[0], expected, rtol=1e-4, atol=1e-5)
@@ -162,14 +163,14 @@ def test_a_sweep_over_an_env_param_compiles_once_and_its_members_equal_runs_trai
     job = run.build(spec.replace(env_params={"gravity": 9.8}), max_devices=1)
     traces = []
     trainer = job.trainer._replace(
-        train=lambda key, hp, env_params=None: (traces.append(None), job.trainer.train(key, hp, env_params))[1])
+        train=lambda key, hp, env=None: (traces.append(None), job.trainer.train(key, hp, env))[1])
     result = sweep(job._replace(trainer=trainer), points, devices=1)
     assert len(traces) == 1  # one trace serves both values
     np.testing.assert_array_equal(result.env_params["env.gravity"], np.float32([4.9, 19.6]))
     alone = run.train(spec.replace(env_params={"gravity": 19.6}, settings={"lr": 1e-3}))
     np.testing.assert_array_equal(result.metrics["eval_return"][1], alone.metrics["eval_return"])
     assert not np.array_equal(result.metrics["eval_return"][0], result.metrics["eval_return"][1])
-    with pytest.raises(ValueError, match=r"^env.max_steps_in_episode of CartPole-v1 is static \(an int field"):
+    with pytest.raises(ValueError, match=r"^env.max_steps_in_episode of CartPole-v1 is static \(an int"):
         sweep(job, [{"env.max_steps_in_episode": 100}])
 
 
@@ -192,7 +193,7 @@ def test_an_old_gymnax_is_refused_in_one_line(monkeypatch, capsys):
                                                               make(env_id, **kw)[1]))
     envs.check_gymnax.cache_clear()
     try:
-        with pytest.raises(ValueError, match="^the installed gymnax's step returns 5 values, not gymnax 1.x's 6"):
+        with pytest.raises(ValueError, match="^the installed gymnax's step returns 5 values, not gymnax 1.x"):
             envs.make_env("CartPole-v1")
         from purerl.cli import main
 
