@@ -51,18 +51,21 @@ def add(state: BufferState, batch: Any) -> BufferState:
     Args:
       state: the buffer.
       batch: pytree like the example item with a leading axis [B] (B <= capacity),
-        e.g. one step of B vmapped envs.
+        e.g. one step of B vmapped envs; every add to a buffer has the same B.
     """
     slots_total = num_slots(state)
     num = jax.tree.leaves(batch)[0].shape[0]
     if num > slots_total:
         raise ValueError(f"cannot add {num} items to a replay buffer of capacity {slots_total}")
-    slots = (state.pointer + jnp.arange(num, dtype=jnp.int32)) % slots_total
-    data = jax.tree.map(
-        lambda store, x: store.at[slots].set(x.astype(store.dtype), unique_indices=True),
-        state.data,
-        batch,
-    )
+    if slots_total % num == 0:
+        # The pointer stays a multiple of `num`, so the slots are one contiguous block: an in-place
+        # slice update (a scatter into a large buffer can copy it whole on every add on CPU).
+        write = lambda store, x: jax.lax.dynamic_update_slice_in_dim(store, x.astype(store.dtype),
+                                                                    state.pointer, 0)
+    else:
+        slots = (state.pointer + jnp.arange(num, dtype=jnp.int32)) % slots_total
+        write = lambda store, x: store.at[slots].set(x.astype(store.dtype), unique_indices=True)
+    data = jax.tree.map(write, state.data, batch)
     return BufferState(data, (state.pointer + num) % slots_total, jnp.minimum(state.size + num, slots_total))
 
 
