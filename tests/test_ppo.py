@@ -69,28 +69,29 @@ def device_copies(x):
     return [np.asarray(shard.data) for shard in x.addressable_shards]
 
 
-@pytest.mark.parametrize("env_id, devices", [("CartPole-v1", 4), ("CartPole-v1", 2), ("Pendulum-v1", 4)])
-def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id, devices):
+@pytest.mark.parametrize("env_id, devices, seeds", [("CartPole-v1", 4, [0, 1]), ("Pendulum-v1", 2, 0)])
+def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id, devices, seeds):
     """8 actors split over 4 (or 2) devices and on 1 device: the same state and metrics after 3 updates
-    of 2 epochs x 2 minibatches, seeds vmapped; every device holds bit-identical parameters."""
+    of 2 epochs x 2 minibatches (seeds vmapped, or one seed); every device holds bit-identical
+    parameters. After the first minibatch the policy has moved (approx_kl > 0)."""
     _, sharded_algo = tiny(env_id, devices=devices, num_envs=8, rollout_len=4)
     _, one = tiny(env_id, devices=1, num_envs=8, rollout_len=4)
     hp = to_hparams(ppo.HParams)
-    keys = seed_keys([0, 1])
+    keys = seed_keys(np.atleast_1d(seeds))
 
     def run(algo):
         def train(key):
             updates = lambda state, _: algo.update(state, hp)
             return jax.lax.scan(updates, algo.init(key, hp), length=3)
 
-        return jax.jit(jax.vmap(train))(keys)
+        return jax.jit(jax.vmap(train))(keys) if np.ndim(seeds) else jax.jit(train)(keys[0])
 
     (sharded, sharded_metrics), (single, single_metrics) = run(sharded_algo), run(one)
     for a, b in zip(leaves((sharded, sharded_metrics)), leaves((single, single_metrics))):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-    assert np.all(sharded_metrics["approx_kl"][:, 1:] > 0)  # the policy moved
-    params = leaves(sharded.params)
-    assert any(not np.array_equal(p[0], p[1]) for p in params)  # the two seeds differ
+    assert np.all(sharded_metrics["approx_kl"] > 0)  # the policy moved
+    if np.ndim(seeds):
+        assert any(not np.array_equal(p[0], p[1]) for p in leaves(sharded.params))  # the seeds differ
     for x in jax.tree.leaves((sharded.params, sharded.opt_state)):
         copies = device_copies(x)
         assert len(copies) == devices and all(np.array_equal(c, copies[0]) for c in copies[1:])
@@ -101,16 +102,12 @@ def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id
 def test_the_first_minibatch_sees_the_rollout_policy(env_id):
     """One epoch of one minibatch is taken at the rollout's parameters: ratio 1 on every sample, so
     approx_kl 0 and clip_fraction 0. On Pendulum the std is wide, so most actions are clipped to the
-    bounds; the stored log pi_old is that of the unclipped sample, which the ratio needs.
-    Later minibatches move the policy."""
-    env, first = tiny(env_id, update_epochs=1, num_minibatches=1)
-    _, later = tiny(env_id, update_epochs=4, num_minibatches=4)
-    hp = to_hparams(ppo.HParams, {"init_log_std": 1.5, "lr": 1e-2})
-    _, metrics = jax.jit(first.update)(first.init(jax.random.key(0), hp), hp)
+    bounds; the stored log pi_old is that of the unclipped sample, which the ratio needs."""
+    _, algo = tiny(env_id, update_epochs=1, num_minibatches=1)
+    hp = to_hparams(ppo.HParams, {"init_log_std": 1.5})
+    _, metrics = jax.jit(algo.update)(algo.init(jax.random.key(0), hp), hp)
     assert abs(float(metrics["approx_kl"])) < 1e-6 and float(metrics["clip_fraction"]) == 0.0
-    assert np.isfinite(float(metrics["loss"]))
-    _, metrics = jax.jit(later.update)(later.init(jax.random.key(0), hp), hp)
-    assert float(metrics["approx_kl"]) > 1e-5
+    assert all(np.isfinite(float(v)) for v in metrics.values())
 
 
 def test_actions_are_sampled_and_within_the_bounds():
@@ -143,18 +140,18 @@ def test_bad_settings_are_named():
 @pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -90.0)])
 def test_reaches_the_targets_row(env_id, target):
     """TARGETS.md: sampled-policy return within 500k env steps with the defaults, 4 seeds in one
-    vmapped call."""
+    vmapped call (500 and -79 when the defaults were set)."""
     result = train(prepare("ppo", env_id, total_steps=500_000), seeds=range(4))
     assert result.final_return.mean() >= target, result.metrics["eval_return"]
 
 
-PENDULUM = {"num_envs": 16, "update_epochs": 10, "num_minibatches": 32, "lr": 1e-3, "entropy_coef": 0.0,
+PENDULUM = {"num_envs": 16, "update_epochs": 10, "num_minibatches": 8, "lr": 1e-3, "entropy_coef": 0.0,
             "reward_scale": 0.1}
 
 
 @pytest.mark.slow
 def test_gaussian_policy_reaches_the_pendulum_row():
-    """TARGETS.md: >= -250 (sampled policy) within 1M env steps, with the settings of the module
-    docstring, 4 seeds in one vmapped call."""
-    result = train(prepare("ppo", "Pendulum-v1", total_steps=1_000_000, settings=PENDULUM), seeds=range(4))
+    """TARGETS.md: >= -250 (sampled policy) within 500k env steps, with the settings of the module
+    docstring, 4 seeds in one vmapped call (-151 when they were set)."""
+    result = train(prepare("ppo", "Pendulum-v1", total_steps=500_000, settings=PENDULUM), seeds=range(4))
     assert result.final_return.mean() >= -250, result.metrics["eval_return"]

@@ -33,9 +33,11 @@ devices.
 
 Evaluation samples the policy, as in training (PureJaxRL's protocol).
 
-Pendulum-v1 (tests/test_ppo.py): num_envs 16, rollout_len 128, update_epochs 10,
-num_minibatches 32, lr 1e-3, gae_lambda 0.95, entropy_coef 0, reward_scale 0.1
-reaches about -170 within 1M env steps (sampled policy).
+Defaults (8 actors x 128 steps, 4 epochs of 4 minibatches, lr 2.5e-3, tanh
+64 x 64) reach 500 on CartPole-v1 and about -79 on Acrobot-v1 within 500k env
+steps (4 seeds). Pendulum-v1 takes other settings: num_envs 16, update_epochs 10,
+num_minibatches 8, lr 1e-3, entropy_coef 0, reward_scale 0.1 (the rest default)
+reach about -150 within 500k env steps (4 seeds, sampled policy; -157 within 1M).
 """
 
 from __future__ import annotations
