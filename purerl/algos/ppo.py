@@ -34,10 +34,10 @@ devices.
 Evaluation samples the policy, as in training (PureJaxRL's protocol).
 
 Defaults (8 actors x 128 steps, 4 epochs of 4 minibatches, lr 2.5e-3, tanh
-64 x 64) reach 500 on CartPole-v1 and about -79 on Acrobot-v1 within 500k env
+64 x 64) reach 500 on CartPole-v1 and about -80 on Acrobot-v1 within 500k env
 steps (4 seeds). Pendulum-v1 takes other settings: num_envs 16, update_epochs 10,
 num_minibatches 8, lr 1e-3, entropy_coef 0, reward_scale 0.1 (the rest default)
-reach about -150 within 500k env steps (4 seeds, sampled policy; -157 within 1M).
+reach about -155 within 500k env steps (4 seeds, sampled policy).
 """
 
 from __future__ import annotations
@@ -110,13 +110,6 @@ def normalize(x: Array, axis_name: str | None = None) -> Array:
 def minibatches(key: Array, num_samples: int, num_minibatches: int) -> Array:
     """A fresh permutation of range(num_samples), split into num_minibatches rows: [M, num_samples / M]."""
     return jax.random.permutation(key, num_samples).reshape(num_minibatches, -1)
-
-
-def gather(tree: Any, axis_name: str | None) -> Any:
-    """Concatenates every device's [S, ...] arrays in device order ([devices * S, ...]); no axis: the tree."""
-    if axis_name is None:
-        return tree
-    return jax.tree.map(lambda x: jax.lax.all_gather(x, axis_name, axis=0, tiled=True), tree)
 
 
 def make_ppo(
@@ -227,7 +220,7 @@ def make_ppo(
         params = state.params
         actors, (traj, log_pi) = rollout(env, lambda obs, keys: sample(params, obs, keys), state.actors,
                                          rollout_len)
-        batch = gather(samples(params, traj, log_pi, hp), axis_name)  # every actor, as on one device
+        batch = parallel.gather(samples(params, traj, log_pi, hp), axis_name)  # every actor, as on one device
         shard = 0 if axis_name is None else jax.lax.axis_index(axis_name)
         progress = state.updates / total_updates
         optimizer = make_optimizer(hp, progress)
