@@ -103,3 +103,22 @@ def policy_gradient_loss(log_pi_t: Array, adv_t: Array, w_t: Array | None = None
     if w_t is None:
         return -jnp.mean(log_pi_t * adv_t)
     return -jnp.sum(w_t * log_pi_t * adv_t) / jnp.maximum(jnp.sum(w_t), 1.0)
+
+
+def ppo_clip_loss(ratio_t: Array, adv_t: Array, epsilon: Array) -> Array:
+    """PPO's clipped surrogate -mean_t min(r_t A_t, clip(r_t, 1 - eps, 1 + eps) A_t) (Schulman et al. 2017).
+
+    r_t = pi(a_t | s_t) / pi_old(a_t | s_t); the minimum takes the clipped
+    ratio only where it lowers the objective, so a step gains nothing by
+    moving r_t past 1 + eps where A_t > 0, or below 1 - eps where A_t < 0.
+    The advantage is held constant.
+
+    Args:
+      ratio_t: [...] probability ratios exp(log pi - log pi_old).
+      adv_t: [...] advantages.
+      epsilon: scalar clip range.
+    """
+    chex.assert_equal_shape([ratio_t, adv_t])
+    adv_t = jax.lax.stop_gradient(adv_t)
+    clipped = jnp.clip(ratio_t, 1.0 - epsilon, 1.0 + epsilon)
+    return -jnp.mean(jnp.minimum(ratio_t * adv_t, clipped * adv_t))

@@ -58,6 +58,14 @@ def pmean(tree: Any, axis_name: str | None) -> Any:
     return tree if axis_name is None else jax.lax.pmean(tree, axis_name)
 
 
+def gather(tree: Any, axis_name: str | None) -> Any:
+    """Every device's [S, ...] arrays concatenated in device order, [devices * S, ...], on every
+    device (`lax.all_gather`, tiled); the tree itself when there is no axis."""
+    if axis_name is None:
+        return tree
+    return jax.tree.map(lambda x: jax.lax.all_gather(x, axis_name, axis=0, tiled=True), tree)
+
+
 def loss_and_pgrad(
     loss_fn: Callable[..., Any], axis_name: str | None = None, has_aux: bool = False
 ) -> Callable[..., tuple[Any, Any]]:

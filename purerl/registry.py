@@ -11,7 +11,7 @@ import inspect
 from typing import Any
 
 from purerl import driver
-from purerl.algos import a3c, ddpg, dqn, reinforce, tabular
+from purerl.algos import a3c, ddpg, dqn, ppo, reinforce, tabular
 from purerl.settings import Definition
 
 ALGORITHMS: dict[str, Definition] = {
@@ -21,6 +21,7 @@ ALGORITHMS: dict[str, Definition] = {
     "reinforce": reinforce.DEFINITION,
     "a3c": a3c.DEFINITION,
     "ddpg": ddpg.DEFINITION,
+    "ppo": ppo.DEFINITION,
 }
 
 

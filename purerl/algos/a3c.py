@@ -41,9 +41,10 @@ import optax
 from purerl import losses, networks, parallel, settings
 from purerl.distributions import Categorical, Normal, sample_each
 from purerl.driver import Algorithm
-from purerl.envs import Env, to_bounds
+from purerl.envs import Env
 from purerl.policies import increment
 from purerl.returns import gae
+from purerl.rollout import Actors, rollout, to_env
 from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
@@ -59,12 +60,6 @@ class HParams(NamedTuple):
     max_grad_norm: float = 0.5  # global-norm gradient clipping
     reward_scale: float = 0.1  # rewards are multiplied by this in the losses (keeps V near unit scale)
     init_log_std: float = -0.5  # Gaussian policies: initial log-std in [-1, 1] action units
-
-
-class Actors(NamedTuple):
-    obs: Array  # [num_envs, *obs_shape] current observation of each actor
-    env_state: Any  # [num_envs] gymnax states
-    key: Array  # [num_envs] one PRNG key per actor
 
 
 class State(NamedTuple):
@@ -85,12 +80,6 @@ def step_size(hp: HParams, progress: Array) -> Array:
 def make_optimizer(hp: HParams, progress: Array = 0.0) -> optax.GradientTransformation:
     """Clipped Adam at the step size of `progress`, rebuilt from hparams."""
     return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(step_size(hp, progress)))
-
-
-def split_each(keys: Array, num: int) -> tuple[Array, ...]:
-    """Splits every key of [N] keys into `num` new ones: `num` arrays of [N] keys."""
-    parts = jax.vmap(jax.random.split, in_axes=(0, None))(keys, num)
-    return tuple(parts[:, i] for i in range(num))
 
 
 def make_a3c(
@@ -148,10 +137,6 @@ def make_a3c(
         action = sample_each(distribution(params, obs), keys)
         return action if discrete else action.reshape(-1, *env.action_shape)
 
-    def to_env(action):
-        """Unit-box action -> the env's bounds, clipped."""
-        return action if discrete else to_bounds(action, env.action_low, env.action_high)
-
     def v(params, obs):
         return value.apply(params["value"], obs)[..., 0]
 
@@ -163,17 +148,6 @@ def make_a3c(
             params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
         actors = Actors(obs, env_state, jax.random.split(actor_key, num_envs))
         return State(params, make_optimizer(hp).init(params), actors, jnp.zeros((), jnp.int32))
-
-    def rollout(params, actors):
-        """`rollout_len` steps of this device's actors: (actors, transitions [T, N])."""
-
-        def env_step(actors, _):
-            keys, act_keys, step_keys = split_each(actors.key, 3)
-            action = sample(params, actors.obs, act_keys)
-            transition, obs, env_state = env.step(step_keys, actors.env_state, actors.obs, to_env(action))
-            return Actors(obs, env_state, keys), transition._replace(action=action)
-
-        return jax.lax.scan(env_step, actors, length=rollout_len)
 
     def loss_fn(params, traj, hp):
         v_t = v(params, traj.obs)
@@ -190,7 +164,8 @@ def make_a3c(
 
     def update(state, hp, axis_name=None):
         """One rollout and gradient step; with `axis_name`, gradients and metrics are pmean'd."""
-        actors, traj = rollout(state.params, state.actors)
+        policy = lambda obs, keys: (sample(state.params, obs, keys), None)
+        actors, (traj, _) = rollout(env, policy, state.actors, rollout_len)
         (loss, metrics), grads = parallel.loss_and_pgrad(loss_fn, axis_name, has_aux=True)(
             state.params, traj, hp
         )
@@ -204,7 +179,7 @@ def make_a3c(
 
     def act(state, obs, key):
         keys = jax.random.split(key, obs.shape[0])
-        return to_env(sample(state.params, obs, keys))
+        return to_env(env, sample(state.params, obs, keys))
 
     return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
                      steps_per_update=steps_per_update)
