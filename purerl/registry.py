@@ -21,6 +21,7 @@ ALGORITHMS: dict[str, Definition] = {
     "reinforce": reinforce.DEFINITION,
     "a3c": a3c.DEFINITION,
     "ddpg": ddpg.DEFINITION,
+    "td3": ddpg.TD3,
 }
 
 
