@@ -11,7 +11,7 @@ import inspect
 from typing import Any
 
 from purerl import driver
-from purerl.algos import a3c, ddpg, dqn, reinforce, tabular
+from purerl.algos import a3c, ddpg, dqn, reinforce, sac, tabular
 from purerl.settings import Definition
 
 ALGORITHMS: dict[str, Definition] = {
@@ -22,6 +22,7 @@ ALGORITHMS: dict[str, Definition] = {
     "a3c": a3c.DEFINITION,
     "ddpg": ddpg.DEFINITION,
     "td3": ddpg.TD3,
+    "sac": sac.DEFINITION,
 }
 
 
