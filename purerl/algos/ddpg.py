@@ -58,7 +58,8 @@ class HParams(NamedTuple):
     policy_delay: int = 1  # TD3: the actor and the targets move every policy_delay-th update (1 = off)
 
 
-# TD3's defaults (Fujimoto et al. 2018): smoothing noise 0.2 clipped to 0.5, actor every second step.
+# TD3's defaults (Fujimoto et al. 2018): both step sizes 1e-3, smoothing noise 0.2 clipped to 0.5,
+# the actor and targets every second update.
 TD3HParams = settings.with_defaults(HParams, "TD3HParams", actor_lr=1e-3, target_noise=0.2,
                                     policy_delay=2)
 
