@@ -8,8 +8,8 @@ gives one distribution per actor) with the same four methods:
     log_pi, entropy, greedy = dist.log_prob(action), dist.entropy(), dist.mode()
 
 A distribution's event is its last axis (actions of a categorical, dimensions of a diagonal
-Gaussian); leading axes are batch. A tanh-squashed Gaussian (SAC) is one more class with these
-methods.
+Gaussian); leading axes are batch. The tanh-squashed Gaussian of SAC (`TanhNormal`) has no
+closed-form entropy; it samples an action together with its log-probability instead.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 Array = jax.Array
 _HALF_LOG_2PI = float(0.5 * np.log(2 * np.pi))
 _HALF_LOG_2PI_E = float(0.5 * np.log(2 * np.pi * np.e))
+_LOG_2 = float(np.log(2.0))
 
 
 class Categorical(NamedTuple):
@@ -72,6 +73,52 @@ class Normal(NamedTuple):
 
     def mode(self) -> Array:
         return self.mean
+
+
+def tanh_log_det_jacobian(u: Array) -> Array:
+    """log |d tanh(u) / du| = log(1 - tanh(u)^2), elementwise, for any u.
+
+    Computed as 2 (log 2 - u - softplus(-2u)), which is exact algebra
+    (1 - tanh(u)^2 = 4 / (e^u + e^-u)^2) and stays finite where 1 - tanh(u)^2
+    rounds to 0 in float32 (|u| > 9 or so), unlike log(1 - tanh(u)^2).
+    """
+    return 2.0 * (_LOG_2 - u - jax.nn.softplus(-2.0 * u))
+
+
+class TanhNormal(NamedTuple):
+    """a = tanh(u), u ~ N(mean, std^2) diagonal: a Gaussian squashed into (-1, 1) (Haarnoja et al. 2018).
+
+    By the change of variables, log pi(a) = log N(u; mean, std^2) - sum_d log(1 - tanh(u_d)^2).
+    """
+
+    mean: Array  # [..., D] of the pre-tanh Gaussian
+    log_std: Array  # [..., D] (or broadcastable to the mean)
+
+    def sample(self, key: Array) -> Array:
+        """tanh(u), u ~ N(mean, std^2): [..., D] in (-1, 1); reparameterised (differentiable)."""
+        return jnp.tanh(Normal(self.mean, self.log_std).sample(key))
+
+    def sample_and_log_prob(self, key: Array) -> tuple[Array, Array]:
+        """(a [..., D], log pi(a) [...]) of one reparameterised sample, the log-probability from u itself."""
+        u = Normal(self.mean, self.log_std).sample(key)
+        return jnp.tanh(u), self.log_prob_pre_tanh(u)
+
+    def log_prob_pre_tanh(self, u: Array) -> Array:
+        """log pi(tanh(u)) of the pre-tanh value u: [..., D] -> [...]."""
+        return Normal(self.mean, self.log_std).log_prob(u) - jnp.sum(tanh_log_det_jacobian(u), -1)
+
+    def log_prob(self, action: Array) -> Array:
+        """log pi(action), [..., D] -> [...], through u = atanh(action).
+
+        Loses precision as |action| nears 1 in float32 (where atanh is ill-conditioned): prefer
+        `sample_and_log_prob` for the policy's own samples.
+        """
+        bound = 1.0 - jnp.finfo(jnp.result_type(action)).eps
+        return self.log_prob_pre_tanh(jnp.arctanh(jnp.clip(action, -bound, bound)))
+
+    def mode(self) -> Array:
+        """tanh(mean): the deterministic action SAC evaluates."""
+        return jnp.tanh(self.mean)
 
 
 def sample_each(dist: Any, keys: Array) -> Array:

@@ -11,7 +11,7 @@ import inspect
 from typing import Any
 
 from purerl import driver
-from purerl.algos import a3c, ddpg, dqn, ppo, reinforce, tabular
+from purerl.algos import a3c, ddpg, dqn, ppo, reinforce, sac, tabular
 from purerl.settings import Definition
 
 ALGORITHMS: dict[str, Definition] = {
@@ -22,6 +22,8 @@ ALGORITHMS: dict[str, Definition] = {
     "a3c": a3c.DEFINITION,
     "ddpg": ddpg.DEFINITION,
     "ppo": ppo.DEFINITION,
+    "td3": ddpg.TD3,
+    "sac": sac.DEFINITION,
 }
 
 

@@ -15,6 +15,7 @@ collects definitions, and checks each value against its range before anything is
 
 from __future__ import annotations
 
+import collections
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -91,6 +92,25 @@ FLAG = Flag()
 
 def one_of(*choices) -> OneOf:
     return OneOf(tuple(choices))
+
+
+def with_defaults(hparams: type, name: str, **defaults: Any) -> type:
+    """A copy of an HParams NamedTuple class with other defaults: a variant's traced settings.
+
+    The fields, their order and their types stay those of `hparams`, so the variant's functions
+    take either; only what `registry` and `driver.to_hparams` read as defaults changes.
+    """
+    unknown = set(defaults) - set(hparams._fields)
+    if unknown:
+        raise ValueError(f"{name}: {hparams.__name__} has no fields {', '.join(sorted(unknown))}")
+    for key, value in defaults.items():
+        if type(value) is not type(hparams._field_defaults[key]):
+            raise ValueError(f"{name}: {key} must keep the type of {hparams._field_defaults[key]!r}")
+    merged = {**hparams._field_defaults, **defaults}
+    cls = collections.namedtuple(name, hparams._fields, defaults=[merged[f] for f in hparams._fields])
+    cls.__annotations__ = dict(hparams.__annotations__)
+    cls.__module__ = hparams.__module__
+    return cls
 
 
 class Definition(NamedTuple):

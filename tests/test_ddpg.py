@@ -116,3 +116,83 @@ def test_pendulum_reaches_the_targets_row():
     """TARGETS.md: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped call."""
     result = train(prepare("ddpg", "Pendulum-v1", total_steps=20_000), seeds=range(4))
     assert result.final_return.mean() >= -200, result.metrics["eval_return"]
+
+
+# TD3: twin critics, target-policy smoothing, delayed actor and target updates.
+
+
+def test_td3_target_takes_the_min_of_the_twin_target_critics():
+    r = jnp.array([1.0, 2.0, 3.0])
+    terminated = jnp.array([False, True, False])
+    q_t = jnp.array([[10.0, 7.0, -10.0], [4.0, 9.0, -12.0]])  # [2 critics, 3]
+    expected = np.array([1.0 + 0.9 * 4.0, 2.0, 3.0 - 0.9 * 12.0])
+    np.testing.assert_allclose(ddpg.critic_target(r, terminated, q_t, 0.9), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(ddpg.critic_target)(r, terminated, q_t, 0.9), expected, rtol=1e-6)
+    batched = jax.vmap(ddpg.critic_target, in_axes=(0, 0, 0, None))(
+        jnp.stack([r, r]), jnp.stack([terminated, terminated]), jnp.stack([q_t, q_t[::-1]]), 0.9)
+    np.testing.assert_allclose(batched, np.stack([expected, expected]), rtol=1e-6)
+
+
+def test_target_smoothing_clips_the_noise_then_the_action():
+    mu_t = jnp.array([[0.9, -0.2, 0.0, -0.95]])
+    eps = jnp.array([[3.0, -1.0, 0.5, -1.0]])  # sigma eps = 0.6 (clipped to 0.5), -0.2, 0.1, -0.2
+    expected = [[1.0, -0.4, 0.1, -1.0]]  # 0.9 + 0.5 and -0.95 - 0.2 leave the bounds: clipped
+    smooth = ddpg.smoothed_target_action
+    np.testing.assert_allclose(smooth(mu_t, eps, 0.2, 0.5), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(smooth)(mu_t, eps, 0.2, 0.5), expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(smooth, in_axes=(None, 0, None, None))(mu_t, eps[None], 0.2, 0.5),
+                               [expected], rtol=1e-6)
+    np.testing.assert_array_equal(smooth(mu_t, eps, 0.0, 0.5), mu_t)  # sigma 0: DDPG's target action
+    np.testing.assert_allclose(smooth(mu_t, -eps, 1.0, 0.05), mu_t - jnp.array([[0.05, -0.05, 0.05, -0.05]]),
+                               rtol=1e-6)
+
+
+def test_td3_and_ddpg_defaults():
+    td3, ddpg_job = prepare("td3", settings={"hidden": [8]}), prepare("ddpg")
+    assert td3.static["twin"] and not ddpg_job.static["twin"]
+    assert td3.hparams.target_noise == np.float32(0.2) and td3.hparams.target_noise_clip == 0.5
+    assert td3.hparams.policy_delay == 2
+    assert ddpg_job.hparams.target_noise == 0.0 and ddpg_job.hparams.policy_delay == 1
+    state = jax.jit(td3.algorithm.init)(jax.random.key(0), td3.hparams)
+    kernels = state.critic_params["params"]["Dense_0"]["kernel"]
+    assert kernels.shape == (2, 4, 8) and not np.array_equal(kernels[0], kernels[1])  # two critics
+
+
+def test_td3_actor_and_targets_move_every_policy_delay_updates():
+    algo = ddpg.make_ddpg(short_pendulum(), total_steps=1000, num_envs=2, buffer_size=64, batch_size=4,
+                          hidden=(16,), twin=True)
+    hp = to_hparams(ddpg.TD3HParams, {"learning_starts": 0, "policy_delay": 3})
+
+    def body(state, _):
+        new, _ = algo.update(state, hp)
+        fields = ("actor_params", "critic_params", "target_actor_params", "target_critic_params",
+                  "actor_opt_state")
+        moved = [checksum(getattr(new, f)) != checksum(getattr(state, f)) for f in fields]
+        return new, jnp.stack(moved)
+
+    _, moved = jax.jit(lambda key: jax.lax.scan(body, algo.init(key, hp), length=7))(jax.random.key(0))
+    moved = np.asarray(moved)  # [7 updates, 5 fields]; update counters 1..7 after each step
+    np.testing.assert_array_equal(moved[:, 1], True)  # the critics step every update
+    for field in (0, 2, 3, 4):  # the actor, its optimiser and both targets on updates 3 and 6 only
+        np.testing.assert_array_equal(moved[:, field], [False, False, True, False, False, True, False])
+
+
+def test_td3_actor_follows_the_first_critic_alone():
+    algo = ddpg.make_ddpg(short_pendulum(), total_steps=1000, num_envs=2, buffer_size=64, batch_size=4,
+                          hidden=(16,), twin=True)
+    hp = to_hparams(ddpg.TD3HParams, {"learning_starts": 0, "policy_delay": 1})
+    state = algo.init(jax.random.key(0), hp)
+    other = state._replace(critic_params=jax.tree.map(lambda x: x.at[1].mul(-3.0), state.critic_params))
+    update = jax.jit(algo.update)
+    first, second = update(state, hp)[0], update(other, hp)[0]
+    for a, b in zip(jax.tree.leaves(first.actor_params), jax.tree.leaves(second.actor_params)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first.critic_params["params"]["Dense_0"]["kernel"][1],
+                              second.critic_params["params"]["Dense_0"]["kernel"][1])
+
+
+@pytest.mark.slow
+def test_td3_pendulum_reaches_the_targets_row():
+    """TARGETS.md wave 2: TD3's deterministic return >= -200 within 20k env steps, 4 seeds vmapped."""
+    result = train(prepare("td3", "Pendulum-v1", total_steps=20_000), seeds=range(4))
+    assert result.final_return.mean() >= -200, result.metrics["eval_return"]

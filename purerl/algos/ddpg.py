@@ -1,4 +1,5 @@
-"""Deep deterministic policy gradient (Lillicrap et al. 2016, "Continuous control with deep RL").
+"""Deep deterministic policy gradient (Lillicrap et al. 2016, "Continuous control with deep RL"), and
+TD3 (Fujimoto et al. 2018, "Addressing function approximation error in actor-critic methods").
 
 A deterministic actor mu(s) = tanh(.) scaled to the action bounds and a critic
 Q(s, a). Each update steps N vmapped envs once, with exploration noise added
@@ -16,6 +17,14 @@ then move to tau * online + (1 - tau) * target. Until `learning_starts` env
 steps the actions are uniform in the bounds and nothing is learned; the state
 counts updates, so that holds past 2^31 env steps too. Evaluation runs mu(s)
 without noise.
+
+TD3 is DDPG with three settings turned on (`TD3`; DDPG's defaults keep them off):
+`twin` critics, both regressing to one target built on the min of the two target
+critics, y = r + gamma (1 - terminated) min(Q1', Q2')(s', a'), while the actor
+follows Q1 alone; target-policy smoothing, a' = clip(mu'(s') + clip(eps, -c, c),
+bounds) with eps ~ N(0, target_noise^2) and c = target_noise_clip (in half-ranges;
+0 = off); and delayed updates: the actor and both targets move on every
+`policy_delay`-th update only (1 = off), the critics on every update.
 """
 
 from __future__ import annotations
@@ -25,14 +34,13 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from purerl import losses, networks, replay, settings
+from purerl import losses, networks, offpolicy, replay, settings
 from purerl.driver import Algorithm
-from purerl.envs import Env, from_bounds, to_bounds
-from purerl.policies import increment, updates_until
-from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.envs import Env
+from purerl.policies import increment
+from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
 
 Array = jax.Array
 
@@ -45,13 +53,22 @@ class HParams(NamedTuple):
     noise_sigma: float = 0.1  # exploration noise scale, as a fraction of the action half-range
     noise_theta: float = 0.15  # OU mean reversion per step (noise="ou")
     learning_starts: int = 1_000  # env steps (all envs together) of uniform random actions first
+    target_noise: float = 0.0  # TD3's target-policy smoothing sigma, in half-ranges (0 = off)
+    target_noise_clip: float = 0.5  # TD3's c: the smoothing noise is clipped to [-c, c] half-ranges
+    policy_delay: int = 1  # TD3: the actor and the targets move every policy_delay-th update (1 = off)
+
+
+# TD3's defaults (Fujimoto et al. 2018): both step sizes 1e-3, smoothing noise 0.2 clipped to 0.5,
+# the actor and targets every second update.
+TD3HParams = settings.with_defaults(HParams, "TD3HParams", actor_lr=1e-3, target_noise=0.2,
+                                    policy_delay=2)
 
 
 class State(NamedTuple):
     actor_params: Any
-    critic_params: Any
+    critic_params: Any  # twin: both critics stacked on a leading axis of 2
     target_actor_params: Any
-    target_critic_params: Any
+    target_critic_params: Any  # like critic_params
     actor_opt_state: Any  # Adam state
     critic_opt_state: Any  # Adam state
     buffer: replay.BufferState  # of envs.Transition, actions in env units
@@ -65,13 +82,30 @@ class State(NamedTuple):
 def critic_target(r_t: Array, terminated_t: Array, q_t: Array, gamma: Array) -> Array:
     """y = r_t + gamma (1 - terminated_t) Q'(s'_t, mu'(s'_t)); only termination stops the bootstrap.
 
+    With twin critics (TD3) Q' is the min of the two target critics, min(Q1', Q2').
+
     Args:
       r_t: [B] rewards.
       terminated_t: [B] natural episode ends (not time limits).
-      q_t: [B] target critic at the pre-reset next observation and the target actor's action.
+      q_t: [B] target critic, or [C, B] target critics (the min over C is taken), at the
+        pre-reset next observation and the target actor's action.
       gamma: discount.
     """
+    if jnp.ndim(q_t) > jnp.ndim(r_t):
+        q_t = jnp.min(q_t, 0)
     return r_t + gamma * (1.0 - terminated_t.astype(r_t.dtype)) * q_t
+
+
+def smoothed_target_action(unit_action: Array, eps: Array, sigma: Array, clip: Array) -> Array:
+    """TD3's target-policy smoothing: clip(mu'(s') + clip(sigma eps, -clip, clip), -1, 1).
+
+    Args:
+      unit_action: [B, D] target actor's actions mu'(s') in [-1, 1] units.
+      eps: [B, D] standard normal draws.
+      sigma: noise scale in half-ranges (0: the action itself).
+      clip: bound c on the noise, in half-ranges.
+    """
+    return jnp.clip(unit_action + jnp.clip(sigma * eps, -clip, clip), -1.0, 1.0)
 
 
 def make_ddpg(
@@ -84,8 +118,9 @@ def make_ddpg(
     network: str = "auto",
     hidden: Sequence[int] = (64, 64),
     noise: str = "gaussian",
+    twin: bool = False,
 ) -> Algorithm:
-    """DDPG on a Box-action env.
+    """DDPG (or, with `twin` and TD3's hparams, TD3) on a Box-action env.
 
     Args:
       env: the environment.
@@ -97,43 +132,31 @@ def make_ddpg(
         else mlp); the critic takes the action after the encoded observation.
       hidden: their hidden layer sizes.
       noise: "gaussian" (independent per step) or "ou" (Ornstein-Uhlenbeck, as in the paper).
+      twin: two critics and the min of their targets (TD3's clipped double Q); the actor follows
+        the first.
     """
     del total_steps
-    if env.discrete_actions:
-        raise ValueError(f"DDPG needs a continuous (Box) action space; {env.id} has a discrete one")
     if noise not in ("gaussian", "ou"):
         raise ValueError(f"noise must be 'gaussian' or 'ou', not {noise!r}")
-    if min(num_envs, buffer_size, batch_size) <= 0:
-        raise ValueError("num_envs, buffer_size and batch_size must be positive")
-    if buffer_size < num_envs:
-        raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
-    if batch_size > buffer_size:
-        raise ValueError(f"batch_size ({batch_size}) must not exceed buffer_size ({buffer_size})")
-    dims = int(np.prod(env.action_shape))
+    name = "TD3" if twin else "DDPG"
+    dims = offpolicy.check(name, env, num_envs=num_envs, buffer_size=buffer_size, batch_size=batch_size)
     actor = networks.make(network, env, outputs=dims, hidden=hidden)
-    critic = networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims)
+    critics = offpolicy.Critics(networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims),
+                                count=2 if twin else 1)
 
     def mu(params, obs):
         """Deterministic action in [-1, 1] units, [N, D]."""
         return jnp.tanh(actor.apply(params, obs))
 
-    def q(params, obs, unit_action):
-        return critic.apply(params, obs, unit_action)[..., 0]
-
     def to_env(unit_action):
-        return to_bounds(unit_action.reshape(-1, *env.action_shape), env.action_low, env.action_high)
-
-    def to_unit(action):
-        return from_bounds(action, env.action_low, env.action_high).reshape(-1, dims)
+        return offpolicy.to_env(env, unit_action)
 
     def init(key, hp):
         actor_key, critic_key, reset_key, key = jax.random.split(key, 4)
         obs, env_state = env.reset(reset_key, num_envs)
         actor_params = actor.init(actor_key, obs)
-        critic_params = critic.init(critic_key, obs, jnp.zeros((num_envs, dims)))
-        example = jax.eval_shape(env.step, key, env_state, obs, to_env(jnp.zeros((num_envs, dims))))[0]
-        buffer = replay.init(jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), env.storage(example)),
-                             buffer_size)
+        critic_params = critics.init(critic_key, obs, jnp.zeros((num_envs, dims)))
+        buffer = offpolicy.init_buffer(env, key, env_state, obs, buffer_size)
         return State(actor_params, critic_params, actor_params, critic_params,
                      optax.adam(hp.actor_lr).init(actor_params), optax.adam(hp.critic_lr).init(critic_params),
                      buffer, obs, env_state, jnp.zeros((num_envs, dims)), key, jnp.zeros((), jnp.int32))
@@ -147,52 +170,54 @@ def make_ddpg(
         else:
             process = hp.noise_sigma * eps
         unit = mu(state.actor_params, state.obs) + process
-        uniform = jax.random.uniform(uniform_key, (num_envs, dims), minval=-1.0, maxval=1.0)
-        unit = jnp.where(state.updates < updates_until(hp.learning_starts, num_envs), uniform, unit)
+        unit = offpolicy.warm_up(uniform_key, unit, state.updates, hp.learning_starts, num_envs)
         return to_env(unit), process
 
-    def critic_loss(critic_params, state, batch, hp):
-        q_t = q(state.target_critic_params, batch.next_obs, mu(state.target_actor_params, batch.next_obs))
+    def critic_loss(critic_params, state, batch, noise_key, hp):
+        """Every critic regresses to the one target y: sum_i mean 0.5 (y - Q_i(s, a))^2."""
+        eps = jax.random.normal(noise_key, (batch_size, dims))
+        a_t = smoothed_target_action(mu(state.target_actor_params, batch.next_obs), eps,
+                                     hp.target_noise, hp.target_noise_clip)
+        q_t = critics.apply(state.target_critic_params, batch.next_obs, a_t)  # [C, B]
         y = jax.lax.stop_gradient(critic_target(batch.reward, batch.terminated, q_t, hp.gamma))
-        q_tm1 = q(critic_params, batch.obs, to_unit(batch.action))
-        return jnp.mean(losses.l2_loss(y - q_tm1)), q_tm1
+        q_tm1 = critics.apply(critic_params, batch.obs, offpolicy.to_unit(env, batch.action))
+        return jnp.sum(jnp.mean(losses.l2_loss(y - q_tm1), -1)), q_tm1
 
     def actor_loss(actor_params, critic_params, obs):
-        return -jnp.mean(q(critic_params, obs, mu(actor_params, obs)))
+        return -jnp.mean(critics.apply_first(critic_params, obs, mu(actor_params, obs)))  # Q1 alone
 
-    def learn(state, batch, hp):
-        """One critic and one actor step, then both soft target updates: ({field: value}, metrics)."""
+    def learn(state, batch, noise_key, hp):
+        """A critic step, then (every policy_delay-th update) an actor step and both soft target
+        updates: ({field: value}, metrics)."""
         (c_loss, q_tm1), grads = jax.value_and_grad(critic_loss, has_aux=True)(
-            state.critic_params, state, batch, hp)
+            state.critic_params, state, batch, noise_key, hp)
         updates, critic_opt_state = optax.adam(hp.critic_lr).update(grads, state.critic_opt_state)
         critic_params = optax.apply_updates(state.critic_params, updates)
         a_loss, grads = jax.value_and_grad(actor_loss)(state.actor_params, critic_params, batch.obs)
         updates, actor_opt_state = optax.adam(hp.actor_lr).update(grads, state.actor_opt_state)
         actor_params = optax.apply_updates(state.actor_params, updates)
-        learned = {
-            "actor_params": actor_params, "critic_params": critic_params,
+        delayed = offpolicy.keep_until(state.updates % hp.policy_delay == 0, {
+            "actor_params": actor_params, "actor_opt_state": actor_opt_state,
             "target_actor_params": optax.incremental_update(actor_params, state.target_actor_params, hp.tau),
             "target_critic_params": optax.incremental_update(critic_params, state.target_critic_params,
                                                              hp.tau),
-            "actor_opt_state": actor_opt_state, "critic_opt_state": critic_opt_state,
-        }
+        }, state)
+        learned = {"critic_params": critic_params, "critic_opt_state": critic_opt_state, **delayed}
         return learned, {"critic_loss": c_loss, "actor_loss": a_loss, "mean_q": jnp.mean(q_tm1)}
 
     def update(state, hp):
-        key, act_key, step_key, sample_key = jax.random.split(state.key, 4)
+        key, act_key, step_key, sample_key, noise_key = jax.random.split(state.key, 5)
         action, process = explore(state, hp, act_key)
-        transition, obs, env_state = env.step(step_key, state.env_state, state.obs, action)
+        transition, obs, env_state, buffer = offpolicy.interact(env, step_key, state.env_state, state.obs,
+                                                                action, state.buffer)
         done = (transition.terminated | transition.truncated)[:, None]
         state = state._replace(
-            buffer=replay.add(state.buffer, transition), obs=obs, env_state=env_state,
+            buffer=buffer, obs=obs, env_state=env_state,
             noise=jnp.where(done, 0.0, process) if noise == "ou" else state.noise,
             key=key, updates=increment(state.updates))
-        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, batch_size), hp)
-        # Learn once updates * num_envs >= learning_starts env steps are in the buffer.
-        learning = state.updates >= updates_until(hp.learning_starts, num_envs)
-        before = {name: getattr(state, name) for name in learned}
-        learned = jax.tree.map(lambda new, old: jnp.where(learning, new, old), learned, before)
-        return state._replace(**learned), metrics
+        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, batch_size), noise_key, hp)
+        learning = offpolicy.learning(state.updates, hp.learning_starts, num_envs)
+        return state._replace(**offpolicy.keep_until(learning, learned, state)), metrics
 
     def act(state, obs, key):
         del key
@@ -201,20 +226,37 @@ def make_ddpg(
     return Algorithm(init, update, act, steps_per_update=num_envs)
 
 
+def make_td3(env: Env, *, total_steps: int, num_envs: int = 1, buffer_size: int = 100_000,
+             batch_size: int = 256, network: str = "auto", hidden: Sequence[int] = (64, 64),
+             noise: str = "gaussian", twin: bool = True) -> Algorithm:
+    """`make_ddpg` with TD3's static default, twin critics (see `make_ddpg` for the arguments)."""
+    return make_ddpg(env, total_steps=total_steps, num_envs=num_envs, buffer_size=buffer_size,
+                     batch_size=batch_size, network=network, hidden=hidden, noise=noise, twin=twin)
+
+
+RANGES = {
+    "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
+    "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
+    "target_noise": NON_NEGATIVE, "target_noise_clip": NON_NEGATIVE, "policy_delay": POSITIVE,
+    "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
+    "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
+    "noise": one_of("gaussian", "ou"), "twin": FLAG,
+}
+
 DEFINITION = settings.Definition(
     make=make_ddpg,
     hparams=HParams,
-    ranges={
-        "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
-        "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
-        "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
-        "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
-        "noise": one_of("gaussian", "ou"),
-    },
+    ranges=RANGES,
     obs="any",
     actions="continuous",
     default_env="Pendulum-v1",
     default_total_steps=20_000,
     evaluation="deterministic",
     summary="deep deterministic policy gradient (Lillicrap et al. 2016)",
+)
+
+TD3 = DEFINITION._replace(
+    make=make_td3,
+    hparams=TD3HParams,
+    summary="twin delayed DDPG with target-policy smoothing (Fujimoto et al. 2018)",
 )

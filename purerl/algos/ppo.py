@@ -121,7 +121,7 @@ def make_ppo(
     update_epochs: int = 4,
     num_minibatches: int = 4,
     devices: int = 0,
-    network: str = "mlp",
+    network: str = "auto",
     hidden: Sequence[int] = (64, 64),
     activation: str = "tanh",
 ) -> Algorithm:
@@ -136,7 +136,8 @@ def make_ppo(
       num_minibatches: minibatches per epoch; it must divide num_envs * rollout_len.
       devices: devices the actors are split over; it must divide num_envs and the
         minibatch size. 0: as many as divide num_envs, up to every device.
-      network: the policy and value networks (`purerl.networks.NETWORKS`).
+      network: the policy and value networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids,
+        else mlp).
       hidden: their hidden layer sizes.
       activation: their hidden nonlinearity.
     """
@@ -262,7 +263,7 @@ DEFINITION = settings.Definition(
         "value_clip_eps": NON_NEGATIVE, "value_coef": NON_NEGATIVE, "entropy_coef": NON_NEGATIVE,
         "max_grad_norm": POSITIVE, "reward_scale": POSITIVE, "init_log_std": Range(-20.0, 2.0),
         "num_envs": POSITIVE, "rollout_len": POSITIVE, "update_epochs": POSITIVE, "num_minibatches": POSITIVE,
-        "devices": NON_NEGATIVE, "network": one_of(*networks.NETWORKS), "hidden": SIZES,
+        "devices": NON_NEGATIVE, "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
         "activation": one_of("tanh", "relu"),
     },
     obs="any",
