@@ -17,7 +17,8 @@ def tiny_job(name, updates_per_eval=2, **overrides):
     A3C's actors over devices is checked in test_a3c.py)."""
     static, traced = registry.static_settings(name), registry.traced_settings(name)
     settings = {"num_evals": 2, "eval_episodes": 4}
-    small = {"learning_starts": 0, "buffer_size": 256, "batch_size": 16, "num_envs": 4}
+    small = {"learning_starts": 0, "buffer_size": 256, "batch_size": 16, "num_envs": 4, "rollout_len": 8,
+             "num_minibatches": 2, "update_epochs": 2, "hidden": (16,)}
     settings |= {k: v for k, v in small.items() if k in static or k in traced}
     settings |= overrides
     probe = prepare(name, total_steps=1, settings=settings)
