@@ -46,6 +46,7 @@ class Run(NamedTuple):
     bounds: list | None = None
     seeds: int | None = None  # seeds for this row, if fewer than --seeds (CPU-costly rows)
     sticky_actions: float = 0.0
+    env_params: dict = {}
 
 
 # Each algorithm on its reference env(s) with default settings, at its TARGETS.md budget.
@@ -61,9 +62,21 @@ RUNS = [
     Run("a3c-cartpole", "a3c", "CartPole-v1", "CartPole-v1", 500_000),
     Run("a3c-acrobot", "a3c", "Acrobot-v1", "Acrobot-v1", 500_000),
     Run("a3c-pendulum", "a3c", "Pendulum-v1", "Pendulum-v1 (Gaussian policy)", 5_000_000),
+    Run("ppo-cartpole", "ppo", "CartPole-v1", "CartPole-v1", 500_000),
+    Run("ppo-acrobot", "ppo", "Acrobot-v1", "Acrobot-v1", 500_000),
+    Run("ppo-pendulum", "ppo", "Pendulum-v1", "Pendulum-v1 (Gaussian policy; settings below)", 500_000,
+        settings={"num_envs": 16, "update_epochs": 10, "num_minibatches": 8, "lr": 1e-3, "entropy_coef": 0.0,
+                  "reward_scale": 0.1}),
+    Run("td3-pendulum", "td3", "Pendulum-v1", "Pendulum-v1", 20_000),
+    Run("sac-pendulum", "sac", "Pendulum-v1", "Pendulum-v1", 20_000),
     Run("dqn-catch", "dqn", "Catch-bsuite", "Catch-bsuite", 100_000, settings={"learning_starts": 1_000}),
-    Run("reinforce-catch", "reinforce", "Catch-bsuite", "Catch-bsuite", 100_000),
+    # REINFORCE plays max_steps_in_episode steps per episode (masked after its end): Catch's episodes
+    # last 9 steps, gymnax's limit is 1,000.
+    Run("reinforce-catch", "reinforce", "Catch-bsuite",
+        "Catch-bsuite, `--env-params max_steps_in_episode=10`", 500_000,
+        env_params={"max_steps_in_episode": 10}),
     Run("a3c-catch", "a3c", "Catch-bsuite", "Catch-bsuite", 100_000),
+    Run("ppo-catch", "ppo", "Catch-bsuite", "Catch-bsuite", 100_000),
 ]
 
 # MinAtar (gymnax's, no sticky actions: comparable with gymnax's own baselines), the CNN of Young &
@@ -74,12 +87,16 @@ MINATAR_DQN = {"num_envs": 8, "train_freq": 2, "batch_size": 64, "buffer_size": 
 MINATAR_A3C = {"num_envs": 64, "rollout_len": 16, "lr": 1e-3, "entropy_coef": 0.01, "reward_scale": 1.0,
                "gae_lambda": 0.95, "hidden": [128], "activation": "relu", "num_evals": 10,
                "eval_episodes": 64}
+MINATAR_PPO = {"num_envs": 64, "rollout_len": 16, "update_epochs": 4, "num_minibatches": 4, "lr": 5e-4,
+               "hidden": [128], "activation": "relu", "num_evals": 10, "eval_episodes": 64}
 MINATAR = ["Breakout", "SpaceInvaders", "Asterix", "Freeway"]
+RUNS.append(Run("ppo-breakout", "ppo", "Breakout-MinAtar", "Breakout-MinAtar (CNN)", 500_000,
+                settings=MINATAR_PPO, seeds=4))
 for game in MINATAR:
     env_id = f"{game}-MinAtar"
-    RUNS.append(Run(f"dqn-{game.lower()}", "dqn", env_id, f"{env_id} (CNN)", 500_000, settings=MINATAR_DQN,
+    RUNS.append(Run(f"dqn-{game.lower()}", "dqn", env_id, f"{env_id} (CNN)", 250_000, settings=MINATAR_DQN,
                     seeds=4))
-    RUNS.append(Run(f"a3c-{game.lower()}", "a3c", env_id, f"{env_id} (CNN)", 2_000_000, settings=MINATAR_A3C,
+    RUNS.append(Run(f"a3c-{game.lower()}", "a3c", env_id, f"{env_id} (CNN)", 1_000_000, settings=MINATAR_A3C,
                     seeds=4))
 
 
@@ -89,7 +106,7 @@ def spec_of(run: Run, seeds: list[int], scale: float, common: dict) -> JobSpec:
     seeds = seeds[: run.seeds] if run.seeds else seeds
     return JobSpec.create(run.algo, run.env, run.env_kwargs, total_steps=total_steps,
                           settings={**run.settings, **common}, seeds=seeds, bins=run.bins, bounds=run.bounds,
-                          sticky_actions=run.sticky_actions)
+                          sticky_actions=run.sticky_actions, env_params=run.env_params)
 
 
 def random_return(spec: JobSpec, num_keys: int = 10) -> float:
