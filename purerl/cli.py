@@ -3,6 +3,7 @@
     purerl train ALGO [--env ID] [--set name=value ...] [--out DIR]   (or --config FILE, --resume DIR)
     purerl sweep ALGO --grid name=v1,v2 ... | --random name=lo:hi[:log] --points P
     purerl plot DIR...
+    purerl report DIR[:LABEL]... [--out OUT] [--scores FILE.json]
     purerl list
 """
 
@@ -186,6 +187,15 @@ def cmd_list(args, argv) -> int:
     return 0
 
 
+def cmd_report(args, argv) -> int:
+    from purerl import report
+
+    path = report.write(args.dirs, args.out, scores_file=args.scores, task_bootstrap=args.task_bootstrap,
+                        reps=args.reps, seed=args.seed)
+    print(f"reported on {len(args.dirs)} results dir(s): {path}")
+    return 0
+
+
 def start_processes(args) -> None:
     """Joins JAX's multi-process runtime when asked (before anything touches a device)."""
     explicit = [args.coordinator, args.num_processes, args.process_id]
@@ -268,6 +278,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list algorithms and their settings")
     ls.set_defaults(func=cmd_list)
+
+    rp = sub.add_parser("report", help="normalised scores across tasks: IQM, mean, median, optimality gap, "
+                        "performance profiles and probability of improvement with bootstrap intervals")
+    rp.add_argument("dirs", nargs="+", metavar="DIR[:LABEL]",
+                    help="results dirs (train, or sweep: its best point); dirs with the same LABEL (default: "
+                    "the algorithm) and env add their runs together")
+    rp.add_argument("--out", default="report", help="dir for report.md, report.tex, figures (default report)")
+    rp.add_argument("--scores", metavar="FILE.json",
+                    help='random and reference score per env, {"ENV": {"random": x, "reference": y}}, either '
+                    "optional (default: a measured random policy, purerl.report.REFERENCE_SCORES)")
+    rp.add_argument("--task-bootstrap", action="store_true", help="resample the tasks too, not only the runs")
+    rp.add_argument("--reps", type=int, help="bootstrap resamples (default 9999)")
+    rp.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
+    rp.set_defaults(func=cmd_report)
 
     from purerl import plot
     plot.add_parser(sub)

@@ -8,9 +8,26 @@
 
 Both reduce the last axis (the seeds), so `mean_ci(returns)` of a `[seeds]` array gives two
 scalars and of an `[evals, seeds]` array two `[evals]` arrays.
+
+Across tasks, the estimators of Agarwal et al. (2021) as their library rliable 1.2.0 defines them,
+on normalised scores `[..., runs, tasks]` (rliable's `score_dict` values; leading axes are batch axes,
+so one call evaluates a whole block of bootstrap resamples):
+
+- `aggregate_iqm` (over all runs and tasks), `aggregate_mean` and `aggregate_median` (of the per-task
+  means), `optimality_gap` (how far the runs fall short of `gamma`, scores above it clipped);
+- `score_distribution`: the performance profile, the fraction of runs with a score above each tau;
+- `probability_of_improvement`: P(X > Y) per task, ties counted half (the Mann-Whitney U statistic
+  over all pairs of runs), averaged over tasks;
+- `stratified_bootstrap` and `interval_estimates`: percentile intervals from resampling the runs
+  with replacement within each task (and, with `task_bootstrap`, the tasks too), each array
+  independently, like rliable's `StratifiedBootstrap` and `StratifiedIndependentBootstrap`.
+
+tests/test_report.py checks them against rliable's own outputs (tests/fixtures/rliable_reference.json).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import scipy.stats
@@ -57,3 +74,135 @@ def iqm(samples) -> np.ndarray:
       samples: [..., n] values.
     """
     return np.asarray(scipy.stats.trim_mean(np.asarray(samples, dtype=np.float64), 0.25, axis=-1))
+
+
+# Across tasks: scores [..., runs, tasks] (normalised), reduced over the last two axes.
+
+
+def aggregate_iqm(scores) -> np.ndarray:
+    """Interquartile mean over all runs and tasks together (rliable's `aggregate_iqm`).
+
+    Args:
+      scores: [..., runs, tasks].
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    return iqm(x.reshape(*x.shape[:-2], -1))
+
+
+def aggregate_mean(scores) -> np.ndarray:
+    """Mean over tasks of each task's mean over runs. Args: scores [..., runs, tasks]."""
+    return np.asarray(scores, dtype=np.float64).mean(axis=-2).mean(axis=-1)
+
+
+def aggregate_median(scores) -> np.ndarray:
+    """Median over tasks of each task's mean over runs. Args: scores [..., runs, tasks]."""
+    return np.median(np.asarray(scores, dtype=np.float64).mean(axis=-2), axis=-1)
+
+
+def optimality_gap(scores, gamma: float = 1.0) -> np.ndarray:
+    """`gamma` minus the mean over all runs and tasks of min(score, gamma): 0 when every run reaches
+    `gamma` (1 on normalised scores: the reference score). Args: scores [..., runs, tasks]."""
+    x = np.asarray(scores, dtype=np.float64)
+    return gamma - np.minimum(x, gamma).mean(axis=(-2, -1))
+
+
+def aggregates(scores) -> np.ndarray:
+    """[..., 4]: IQM, mean, median and optimality gap, in the order of `AGGREGATES`."""
+    return np.stack([aggregate_iqm(scores), aggregate_mean(scores), aggregate_median(scores),
+                     optimality_gap(scores)], axis=-1)
+
+
+AGGREGATES = ("IQM", "mean", "median", "optimality gap")
+
+
+def score_distribution(scores, taus) -> np.ndarray:
+    """The performance profile: the fraction of all runs and tasks with a score above each tau
+    (strictly, as rliable's `score_distributions`).
+
+    Args:
+      scores: [..., runs, tasks].
+      taus: [T] thresholds.
+
+    Returns:
+      [..., T].
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    return (x[..., None] > np.asarray(taus, dtype=np.float64)).mean(axis=(-3, -2))
+
+
+def probability_of_improvement(scores_x, scores_y) -> np.ndarray:
+    """P(X > Y): per task, the probability that a run of X scores above a run of Y, ties counted
+    half (the Mann-Whitney U statistic divided by the number of pairs), averaged over tasks.
+
+    Args:
+      scores_x: [..., runs_x, tasks].
+      scores_y: [..., runs_y, tasks], the same tasks in the same order.
+    """
+    x = np.asarray(scores_x, dtype=np.float64)[..., :, None, :]  # [..., runs_x, 1, tasks]
+    y = np.asarray(scores_y, dtype=np.float64)[..., None, :, :]  # [..., 1, runs_y, tasks]
+    wins = (x > y).mean(axis=(-3, -2)) + 0.5 * (x == y).mean(axis=(-3, -2))  # [..., tasks]
+    return wins.mean(axis=-1)
+
+
+def stratified_bootstrap(statistic: Callable[..., np.ndarray], *scores, reps: int = RESAMPLES,
+                         seed: int = SEED, task_bootstrap: bool = False,
+                         block_elements: int = 1 << 16) -> np.ndarray:
+    """Bootstrap replicates of `statistic(*scores)`.
+
+    Each resample draws, for every task, the runs of each array with replacement from that task's
+    runs (stratified: every task keeps its number of runs), each array independently. With
+    `task_bootstrap` the tasks are drawn with replacement too, the same tasks for every array.
+
+    Args:
+      statistic: maps arrays [B, runs, tasks] (one per score array) to [B, ...].
+      *scores: score arrays [runs_i, tasks] with the same tasks.
+      reps: number of resamples.
+      seed: resampling seed.
+      task_bootstrap: also resample the tasks.
+      block_elements: resampled scores held at once (resamples are drawn in blocks).
+
+    Returns:
+      [reps, ...] the statistic of each resample.
+    """
+    arrays = [np.asarray(s, dtype=np.float64) for s in scores]
+    if any(a.ndim != 2 for a in arrays) or len({a.shape[1] for a in arrays}) != 1:
+        raise ValueError(f"scores must be [runs, tasks] arrays over the same tasks, got shapes "
+                         f"{[a.shape for a in arrays]}")
+    tasks = arrays[0].shape[1]
+    rng = np.random.default_rng(seed)
+    block = max(1, block_elements // sum(a.size for a in arrays))
+    out = []
+    for start in range(0, reps, block):
+        size = min(block, reps - start)
+        columns = (rng.integers(0, tasks, (size, 1, tasks)) if task_bootstrap
+                   else np.arange(tasks)[None, None, :])
+        resampled = [a[rng.integers(0, len(a), (size, *a.shape)), columns] for a in arrays]
+        out.append(np.asarray(statistic(*resampled)))
+    return np.concatenate(out)
+
+
+def interval_estimates(
+    score_dict: Mapping[str, np.ndarray | tuple[np.ndarray, ...]], statistic: Callable[..., np.ndarray], *,
+    reps: int = RESAMPLES, confidence: float = CONFIDENCE, seed: int = SEED, task_bootstrap: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Point estimates and stratified-bootstrap percentile intervals, as rliable's `get_interval_estimates`.
+
+    Args:
+      score_dict: name -> scores [runs, tasks], or a tuple of such arrays (e.g. the pair (X, Y) of
+        `probability_of_improvement`), passed to `statistic` as separate arguments.
+      statistic: maps arrays [..., runs, tasks] to [..., ...] (batched over the leading axes).
+      reps, confidence, seed, task_bootstrap: see `stratified_bootstrap`; every name is resampled
+        with the same seed, so its interval does not depend on the other names in the dict.
+
+    Returns:
+      (points, intervals): name -> statistic(scores) of shape S; name -> [2, *S] lower and upper bounds.
+    """
+    points, intervals = {}, {}
+    alpha = 100 * (1 - confidence) / 2
+    for name, scores in score_dict.items():
+        arrays = scores if isinstance(scores, tuple) else (scores,)
+        points[name] = np.asarray(statistic(*arrays))
+        replicates = stratified_bootstrap(statistic, *arrays, reps=reps, seed=seed,
+                                          task_bootstrap=task_bootstrap)
+        intervals[name] = np.percentile(replicates, [alpha, 100 - alpha], axis=0)
+    return points, intervals
