@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 from purerl import experiment, plot, records, registry, stats
+from purerl.report import random_return
 from purerl.spec import JobSpec
 
 CARTPOLE_BINS = [3, 3, 8, 12]  # x, x_dot, theta, theta_dot
@@ -109,25 +110,6 @@ def spec_of(run: Run, seeds: list[int], scale: float, common: dict) -> JobSpec:
     return JobSpec.create(run.algo, run.env, run.env_kwargs, total_steps=total_steps,
                           settings={**run.settings, **common}, seeds=seeds, bins=run.bins, bounds=run.bounds,
                           sticky_actions=run.sticky_actions, env_params=run.env_params)
-
-
-def random_return(spec: JobSpec, num_keys: int = 10) -> float:
-    """A uniformly random policy's return under the spec's evaluation protocol (its env, sticky
-    actions and episodes per evaluation), averaged over `num_keys` evaluations."""
-    import jax
-
-    from purerl import run as running
-    from purerl.envs import evaluate
-
-    env = running.build(spec.replace(seeds=[0])).env
-    episodes = spec.settings["eval_episodes"]
-    if env.discrete_actions:
-        act = lambda obs, key: jax.random.randint(key, obs.shape[:1], 0, env.num_actions)
-    else:
-        act = lambda obs, key: jax.random.uniform(key, obs.shape[:1] + env.action_shape,
-                                                  minval=env.action_low, maxval=env.action_high)
-    program = jax.jit(jax.vmap(lambda key: evaluate(env, act, key, episodes)))
-    return float(np.mean(program(jax.random.split(jax.random.key(12345), num_keys))))
 
 
 def run_or_reuse(run: Run, out: Path, spec: JobSpec, overwrite: bool, command: list[str]) -> dict:
