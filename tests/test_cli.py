@@ -66,7 +66,7 @@ def test_env_kwargs_and_discretiser_from_the_command_line(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "ppo"], "unknown algorithm 'ppo'"),
+        (["train", "impala"], "unknown algorithm 'impala'"),
         (["train", "q_learning", "--env", "FrozenLake-v9"], "unknown env 'FrozenLake-v9'"),
         (["train", "q_learning", "--env-kwargs", "slippery=false"], "bad --env-kwargs"),
         (["train", "q_learning", "--set", "alpha=0.1"], "unknown setting 'alpha' for q_learning"),
