@@ -37,7 +37,7 @@ def measured(results: Path) -> dict[tuple[str, str], str]:
             continue
         mean = info["final_return"]["mean"]
         steps = info["total_env_steps"]
-        budget = f"{steps / 1e6:g}M" if steps >= 1e6 else f"{steps / 1e3:g}k"
+        budget = f"{steps / 1e6:.3g}M" if steps >= 1e6 else f"{steps / 1e3:.3g}k"
         found[(info["spec"]["algo"], info["spec"]["env"])] = f"{mean:.3g} @ {budget}"
     return found
 
