@@ -9,7 +9,11 @@ from purerl import registry
 from purerl.run import build, prepare, seed_keys
 from purerl.sweep import sweep
 
-ALGOS = list(registry.ALGORITHMS)
+# TD3 is DDPG's module with three settings on (test_ddpg.py checks each); its contract runs with the
+# slow tests, keeping the default suite within CI's time.
+ALGOS = [pytest.param(a, marks=pytest.mark.slow) if a == "td3" else a for a in registry.ALGORITHMS]
+# Op by op without jit, REINFORCE's whole episodes and the actor-critics' scans take a minute or so.
+EAGER_SLOW = {"reinforce", "td3", "sac", "ppo"}
 
 
 def tiny_job(name, updates_per_eval=2, **overrides):
@@ -47,9 +51,8 @@ def test_update_keeps_state_structure_and_is_finite(job):
     assert all(np.ndim(v) == 0 for v in metrics.values())
 
 
-# REINFORCE's update plays whole episodes: op by op without jit that takes about a minute.
 @pytest.mark.parametrize(
-    "name", [pytest.param(a, marks=pytest.mark.slow) if a == "reinforce" else a for a in ALGOS]
+    "name", [pytest.param(a, marks=pytest.mark.slow) if a in EAGER_SLOW else a for a in registry.ALGORITHMS]
 )
 def test_jit_equals_no_jit(name):
     job = tiny_job(name)
