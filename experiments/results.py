@@ -97,8 +97,8 @@ for game in MINATAR:
     env_id = f"{game}-MinAtar"
     RUNS.append(Run(f"dqn-{game.lower()}", "dqn", env_id, f"{env_id} (CNN)", 250_000, settings=MINATAR_DQN,
                     seeds=4))
-    # A3C: 1M steps on Breakout, 500k on the others (CPU time; each row states its budget).
-    a3c_steps = 1_000_000 if game == "Breakout" else 500_000
+    # A3C: 1M steps on Breakout and Asterix, 500k on the others (CPU time; each row states its budget).
+    a3c_steps = 1_000_000 if game in ("Breakout", "Asterix") else 500_000
     RUNS.append(Run(f"a3c-{game.lower()}", "a3c", env_id, f"{env_id} (CNN)", a3c_steps, settings=MINATAR_A3C,
                     seeds=4))
 
