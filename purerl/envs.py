@@ -222,7 +222,7 @@ def env_param_fields(params: Any) -> dict[str, str]:
     return kinds
 
 
-def _set_params(env_id: str, params: Any, values: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
+def set_params(env_id: str, params: Any, values: Mapping[str, Any]) -> tuple[Any, tuple[str, ...]]:
     """EnvParams with `values` set, checked; returns (params, the float fields given: traced)."""
     kinds = env_param_fields(params)
     changes, traced = {}, []
@@ -287,7 +287,7 @@ def make_env(
     except OSError as e:  # MNISTBandit downloads MNIST inside gymnax.make
         raise ValueError(f"{env_id} could not be made: gymnax.make downloads its data and that failed "
                          f"({' '.join(str(e).split())})") from None
-    params, traced = _set_params(env_id, params, env_params or {})
+    params, traced = set_params(env_id, params, env_params or {})
 
     if bins is not None:
         space = env.observation_space(params)

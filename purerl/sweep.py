@@ -33,7 +33,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl import parallel, registry
 from purerl.driver import to_hparams
-from purerl.envs import env_param_fields, make_env
+from purerl.envs import env_param_fields, set_params
 from purerl.run import Job, build, env_steps
 
 AXIS = "sweep"  # the mesh axis runs are split over
@@ -124,7 +124,7 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> tuple[Any, dict
         values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | settings)
         stacked.append(to_hparams(type(job.hparams), registry.split(job.algo, values)[1]))
         env = {k[len(ENV):]: v for k, v in point.items() if k.startswith(ENV)}
-        make_env(job.spec.env, job.spec.env_kwargs, env_params=env)  # checks names and values
+        set_params(job.spec.env, job.env.params, env)  # checks names and values
         env_values.append(job.env.traced_values(env))
     env_params = {ENV + k: np.stack([np.asarray(v[k]) for v in env_values]) for k in job.env.traced}
     return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked), env_params
