@@ -57,17 +57,24 @@ def _checksum(arrays: dict[str, dict[str, np.ndarray]]) -> str:
 def manager(directory: str | Path):
     """An orbax CheckpointManager for `directory` (created if missing) keeping the last `KEEP` steps.
 
-    Saves are synchronous: when `save` returns, the step is complete on disk.
+    Saves are synchronous: when `save` returns, the step is complete on disk. In a multi-process
+    runtime each process uses its manager alone (no barriers): the first process saves host arrays,
+    the same on every process, and any process may read.
     """
     import orbax.checkpoint as ocp
 
+    processes = {}
+    if jax.process_count() > 1:
+        processes["multiprocessing_options"] = ocp.options.MultiprocessingOptions(
+            primary_host=jax.process_index(), active_processes={jax.process_index()})
     options = ocp.CheckpointManagerOptions(max_to_keep=KEEP, create=True, enable_async_checkpointing=False,
-                                           cleanup_tmp_directories=True)
+                                           cleanup_tmp_directories=True, **processes)
     return ocp.CheckpointManager(Path(directory).absolute(), options=options)
 
 
-def save(manager, progress: Progress) -> None:
-    """Writes `progress` as step `progress.period` (whole or not at all)."""
+def save(manager, progress: Progress, extra: dict | None = None) -> None:
+    """Writes `progress` as step `progress.period` (whole or not at all), with `extra` (JSON) in its
+    record (`latest_meta`)."""
     import orbax.checkpoint as ocp
 
     arrays = _arrays(progress)
@@ -77,6 +84,7 @@ def save(manager, progress: Progress) -> None:
         "period": int(progress.period),
         "key_impl": str(jax.random.key_impl(keys[0])) if keys else None,
         "sha256": _checksum(arrays),
+        **(extra or {}),
     }
     manager.save(int(progress.period), args=ocp.args.Composite(
         arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)))
@@ -90,6 +98,22 @@ def latest_step(directory: str | Path) -> int | None:
         return None
     with manager(directory) as mngr:
         return mngr.latest_step()
+
+
+def latest_meta(directory: str | Path) -> dict | None:
+    """The JSON record of the latest complete step in `directory` (with the `extra` it was saved
+    with), or None if it holds none. Raises ValueError if the record cannot be read."""
+    import orbax.checkpoint as ocp
+
+    step = latest_step(directory)
+    if step is None:
+        return None
+    try:
+        with manager(directory) as mngr:
+            return dict(mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta)
+    except Exception as e:  # as in `restore`
+        raise ValueError(f"checkpoint {Path(directory) / str(step)} is unreadable, truncated or corrupt "
+                         f"({type(e).__name__})") from None
 
 
 def restore(directory: str | Path, like: Progress) -> Progress:

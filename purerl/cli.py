@@ -1,7 +1,7 @@
 """The `purerl` command: argument parsing that builds a job spec and calls `purerl.experiment`.
 
     purerl train ALGO [--env ID] [--set name=value ...] [--out DIR]   (or --config FILE, --resume DIR)
-    purerl sweep ALGO --grid name=v1,v2 ... | --random name=lo:hi[:log] --points P
+    purerl sweep ALGO --grid name=v1,v2 ... | --random name=lo:hi[:log] --points P   (or --resume DIR)
     purerl plot DIR...
     purerl report DIR[:LABEL]... [--out OUT] [--scores FILE.json]
     purerl list
@@ -74,7 +74,7 @@ def cmd_train(args, argv) -> int:
         out = Path(args.resume)
         try:
             experiment.resume(out, tensorboard=args.tensorboard, show_progress=True, interruptible=True,
-                              command=["purerl", *argv])
+                              compile_cache=not args.no_compile_cache, command=["purerl", *argv])
         except experiment.Finished as done:
             print(done)
             return 0
@@ -92,7 +92,7 @@ def cmd_train(args, argv) -> int:
         try:
             experiment.train(spec, out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
                              tensorboard=args.tensorboard, show_progress=True, interruptible=True,
-                             command=["purerl", *argv])
+                             compile_cache=not args.no_compile_cache, command=["purerl", *argv])
         except experiment.Interrupted as stopped:
             return report_stopped(stopped)
     return report_train(out)
@@ -125,9 +125,27 @@ def report_train(out: Path) -> int:
 
 
 def cmd_sweep(args, argv) -> int:
-    from purerl import experiment, records
+    import jax
+
+    from purerl import experiment
     from purerl.sweep import grid, random_points
 
+    command = ["purerl", *argv]
+    if args.resume is not None:
+        given = [name for name, default in JOB_FLAGS.items() if getattr(args, name, default) != default]
+        others = ("grid", "random", "points", "out", "chunk_size", "checkpoint_every", "eval_seeds")
+        given += [n for n in others if getattr(args, n) is not None] + ["overwrite"] * args.overwrite
+        if given:
+            flags = ", ".join(n if n == "algo" else "--" + n.replace("_", "-") for n in given)
+            raise ValueError(f"--resume takes no other arguments (the sweep's are in its config.json); "
+                             f"got {flags}")
+        out = Path(args.resume)
+        try:
+            result = experiment.resume_sweep(out, compile_cache=not args.no_compile_cache, command=command)
+        except experiment.Finished as done:
+            print(done)
+            return 0
+        return report_sweep(out, result)
     axes, ranges = parse_grid(args.grid), parse_ranges(args.random)
     if bool(axes) == bool(ranges):
         raise ValueError("give the points either as --grid name=v1,... or as --random name=lo:hi --points P")
@@ -141,16 +159,23 @@ def cmd_sweep(args, argv) -> int:
     swept = {"grid": axes} if axes else {"random": {k: list(v) for k, v in ranges.items()},
                                           "points": args.points, "sweep_seed": args.sweep_seed}
     out = Path(args.out) if args.out else default_out("sweep-", spec)
-    import jax
-
     if jax.process_index() == 0:
         print(f"sweeping {spec.algo} on {spec.env}: {len(points)} points x {spec.num_seeds} seeds x "
               f"{spec.total_steps:,} env steps, one program", flush=True)
     result = experiment.sweep(spec, points, out, swept=swept, overwrite=args.overwrite,
-                              chunk_size=args.chunk_size, devices=args.devices, command=["purerl", *argv])
+                              chunk_size=args.chunk_size, devices=args.devices,
+                              checkpoint_every=args.checkpoint_every, eval_seeds=args.eval_seeds,
+                              compile_cache=not args.no_compile_cache, command=command)
+    return report_sweep(out, result)
+
+
+def report_sweep(out: Path, result) -> int:
+    from purerl import records
+
     info = records.read_summary(out)
-    if info is None:
+    if info is None:  # another process of a multi-process sweep writes the results
         return 0
+    points, seeds = result.points, len(result.seeds)
     for p in info["ranking"][:5]:
         point = info["points"][p]
         values = ", ".join(f"{k}={point[k]:.4g}" for k in points[0])
@@ -158,13 +183,19 @@ def cmd_sweep(args, argv) -> int:
         print(f"  point {p}: {values}: final return {point['final_return']['mean']:.3f}{flag}")
     best = info["best"]
     print(f"best point {best['point']} of {len(points)}: final return {best['final_return']['mean']:.3f} "
-          f"(mean of {spec.num_seeds} seeds)")
+          f"(mean of {seeds} tuning seeds)")
     print(f"{info['env_steps_per_s']:,.0f} env steps/s over {info['runs']} runs on {result.devices} "
           f"device(s), {result.chunk_size} per call; run {result.wall_s:.1f} s after a "
           f"{result.compile_s:.1f} s compile; results in {out}")
     if info["diverged_runs"]:
         print(f"purerl: warning: {info['diverged_runs']} of {info['runs']} runs diverged; they rank last "
               "(sweep.csv: diverged)", file=sys.stderr)
+    evaluation = info.get("evaluation")
+    if evaluation is not None:
+        final, fresh = evaluation["final_return"], evaluation["eval_seeds"]
+        print(f"reported: point {evaluation['point']} retrained on {len(fresh)} fresh seeds "
+              f"({fresh[0]}-{fresh[-1]}, none used in tuning): final return {final['mean']:.3f} "
+              f"(results in {out / 'eval'})")
     return 0
 
 
@@ -206,6 +237,12 @@ def start_processes(args) -> None:
 
         # With no arguments JAX reads the cluster (SLURM, Open MPI, TPU pods, JAX_COORDINATOR_ADDRESS ...).
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+
+
+def add_cache_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-compile-cache", action="store_true",
+                        help="compile without JAX's persistent compilation cache (default: on, in "
+                        "~/.cache/purerl/jax; env PURERL_COMPILE_CACHE=0 or =DIR)")
 
 
 def add_process_flags(parser: argparse.ArgumentParser) -> None:
@@ -258,12 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", metavar="DIR",
                     help="continue the run in DIR from its last complete checkpoint (no other arguments)")
     tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/tb")
+    add_cache_flag(tr)
     add_process_flags(tr)
     tr.set_defaults(func=cmd_train)
 
     sw = sub.add_parser("sweep", help="train every (hyperparameter point x seed) as one compiled program")
-    add_job_flags(sw, per="run", seeds_help="seeds per point", set_help="settings fixed for every point",
-                  out_default="runs/sweep-ALGO-ENV-TIME")
+    add_job_flags(sw, algo_nargs="?", per="run", seeds_help="seeds per point",
+                  set_help="settings fixed for every point", out_default="runs/sweep-ALGO-ENV-TIME")
     sw.add_argument("--grid", nargs="+", action="extend", metavar="NAME=V1,V2",
                     help="a sweepable setting and its values; several --grid give their product")
     sw.add_argument("--random", nargs="+", action="extend", metavar="NAME=LO:HI[:log]",
@@ -273,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--chunk-size", type=int, metavar="N",
                     help="runs per compiled call (default: as many as fit in memory)")
     sw.add_argument("--devices", type=int, metavar="N", help="devices to split the runs over (default: all)")
+    sw.add_argument("--checkpoint-every", type=int, metavar="N",
+                    help="save the whole sweep every N evaluations and after each chunk of runs "
+                    "(OUT/checkpoints); continue a stopped sweep with --resume OUT")
+    sw.add_argument("--resume", metavar="DIR",
+                    help="continue the sweep in DIR from its last complete checkpoint (no other arguments)")
+    sw.add_argument("--eval-seeds", type=int, metavar="K",
+                    help="then retrain the best point on K fresh seeds (never used in tuning) as `purerl "
+                    "train` does, into OUT/eval, and report those")
+    add_cache_flag(sw)
     add_process_flags(sw)
     sw.set_defaults(func=cmd_sweep)
 

@@ -3,12 +3,18 @@ under experiments/ call these; `purerl.records` owns the files they write.
 
     result = experiment.train(spec, Path("runs/a"), checkpoint_every=5)
     result = experiment.resume(Path("runs/a"))
-    result = experiment.sweep(spec, grid({"lr": [1e-4, 3e-4]}), Path("runs/s"))
+    result = experiment.sweep(spec, grid({"lr": [1e-4, 3e-4]}), Path("runs/s"), checkpoint_every=5,
+                              eval_seeds=10)
+    result = experiment.resume_sweep(Path("runs/s"))
 
 A run is a host loop over compiled chunks of one evaluation period each (`run.train_chunked`):
 after every chunk its metrics rows are appended, TensorBoard is fed and, every
 `checkpoint_every` evaluations, the whole state is saved. Interrupted (Ctrl-C, with
 `interruptible`), it stops after the current chunk, saves a checkpoint and raises `Interrupted`.
+A sweep runs as one compiled call per chunk of runs, or, with `checkpoint_every`, per that many
+evaluations, saving the whole sweep after each; with `eval_seeds` its best point is then trained
+again on fresh seeds through `train`. Every entry point turns JAX's persistent compilation cache
+on first (`purerl.compile_cache`; `compile_cache=False` turns it off).
 """
 
 from __future__ import annotations
@@ -45,9 +51,19 @@ class Finished(ValueError):
     """`resume` of a run that has finished already."""
 
 
+def _use_compile_cache(enabled: bool = True) -> str | None:
+    """Turns JAX's persistent compilation cache on (or off) as `purerl.compile_cache` says; its dir."""
+    from purerl import compile_cache
+
+    return compile_cache.enable(enabled)
+
+
 def provenance(command: Sequence[str] | None = None) -> dict:
-    """Where and how a result was made: platform, processes, versions and the command."""
+    """Where and how a result was made: platform, processes, versions, the command, and the
+    persistent compilation cache used (None: compiled without one)."""
     import jax
+
+    from purerl import compile_cache
 
     return {
         "device": str(jax.devices()[0].platform),
@@ -56,6 +72,7 @@ def provenance(command: Sequence[str] | None = None) -> dict:
         "processes": jax.process_count(),
         "versions": {p: metadata.version(p) for p in PACKAGES} | {"python": platform.python_version()},
         "command": list(command) if command is not None else None,
+        "compile_cache": compile_cache.current(),
     }
 
 
@@ -135,7 +152,7 @@ def _ctrl_c(enabled: bool) -> Iterator[threading.Event]:
 
 def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
           checkpoint_every: int | None = None, tensorboard: bool = False, show_progress: bool = False,
-          interruptible: bool = False, command: Sequence[str] | None = None):
+          interruptible: bool = False, compile_cache: bool = True, command: Sequence[str] | None = None):
     """Trains the spec's seeds; with `out`, into that results dir. Returns the `run.Result`.
 
     Everything is checked (spec, env, results dir) before anything is compiled.
@@ -148,6 +165,7 @@ def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
 
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise ValueError(f"--checkpoint-every must be positive, got {checkpoint_every}")
+    _use_compile_cache(compile_cache)
     job = run.build(spec)
     if out is not None:
         _check_process_options(checkpoint_every)
@@ -163,7 +181,7 @@ def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
 
 
 def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False, interruptible: bool = False,
-           command: Sequence[str] | None = None):
+           compile_cache: bool = True, command: Sequence[str] | None = None):
     """Continues the run in results dir `out` from its last complete checkpoint (or from the start).
 
     Raises:
@@ -176,6 +194,7 @@ def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False,
     if config.run.get("kind") != "train":
         raise ValueError(f"{out} holds a {config.run.get('kind')}; only a train run can be resumed")
     _check_process_options(None, resume=True)
+    _use_compile_cache(compile_cache)
     job = run.build(config.spec)
     summary = records.read_summary(out)
     if summary is not None:
@@ -184,13 +203,17 @@ def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False,
     start = None
     if checkpoint.latest_step(out / "checkpoints") is not None:  # else it starts again
         start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job))
-    was = config.provenance.get("versions")
-    now = provenance()["versions"]
-    if was is not None and was != now:
-        print(f"purerl: warning: resuming with versions {now} (the run started with {was}): the result may "
-              "differ from an uninterrupted run", file=sys.stderr)
+    _warn_versions(config)
     return _run(job, out, config.run, start, tensorboard=tensorboard, show_progress=show_progress,
                 interruptible=interruptible, command=command)
+
+
+def _warn_versions(config: records.Config) -> None:
+    was = config.provenance.get("versions")
+    now = provenance()["versions"]
+    if was is not None and was != now and _lead():
+        print(f"purerl: warning: resuming with versions {now} (the run started with {was}): the result may "
+              "differ from an uninterrupted run", file=sys.stderr)
 
 
 def _check_process_options(checkpoint_every, resume: bool = False) -> None:
@@ -291,23 +314,152 @@ def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, show
 
 def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = None, *,
           swept: dict | None = None, overwrite: bool = False, chunk_size: int | None = None,
-          devices: int | None = None, command: Sequence[str] | None = None):
+          devices: int | None = None, checkpoint_every: int | None = None, eval_seeds: int | None = None,
+          compile_cache: bool = True, command: Sequence[str] | None = None):
     """Trains every (point, seed) of the spec as one program (`purerl.sweep`); with `out`, writes
-    sweep.csv, metrics.csv and summary.json there. Returns the `sweep.SweepResult`."""
+    sweep.csv, metrics.csv and summary.json there. Returns the `sweep.SweepResult`.
+
+    checkpoint_every: save the sweep every N evaluation periods (and at the end of each chunk of
+      runs) into OUT/checkpoints, for `resume_sweep`.
+    eval_seeds: then retrain the best point (by mean final return on the spec's seeds, the tuning
+      seeds) on this many fresh seeds through `train` into OUT/eval, and report those.
+
+    Everything is checked (spec, points, results dir) before anything is compiled.
+    """
     from purerl import run
     from purerl import sweep as sweeping
 
+    if checkpoint_every is not None and (checkpoint_every <= 0 or out is None):
+        raise ValueError(f"--checkpoint-every must be positive and needs --out, got {checkpoint_every}")
+    if eval_seeds is not None and eval_seeds <= 0:
+        raise ValueError(f"--eval-seeds must be positive, got {eval_seeds}")
+    _use_compile_cache(compile_cache)
     job = sweeping.with_env_params(run.build(spec, max_devices=1), points)  # devices split the runs
     hparams = sweeping.point_hparams(job, points)
     if out is not None:
         records.check_out(out, overwrite)
-    result = sweeping.sweep(job, points, hparams=hparams, chunk_size=chunk_size, devices=devices)
+    options = {"kind": "sweep", "swept": swept or {"points": [dict(p) for p in points]},
+               "points": [dict(p) for p in points], "chunk_size": chunk_size, "devices": devices,
+               "checkpoint_every": checkpoint_every, "eval_seeds": eval_seeds}
     if out is not None and _lead():
         records.make_out(out, overwrite)
-        options = {"kind": "sweep", "swept": swept or {"points": [dict(p) for p in points]}}
-        records.write_config(out, job.spec, options, provenance(command))
+        records.write_config(out, spec, options, provenance(command))
+    return _sweep(spec, job, hparams, out, options, None, compile_cache=compile_cache, command=command)
+
+
+def resume_sweep(out: Path, *, compile_cache: bool = True, command: Sequence[str] | None = None):
+    """Continues the sweep in results dir `out` from its last complete checkpoint (or from the start).
+
+    Raises:
+      Finished: the sweep has finished already.
+      ValueError: not a sweep's results dir, or a checkpoint that cannot be used here (another
+        device count, unreadable).
+    """
+    import jax
+
+    from purerl import checkpoint, run
+    from purerl import sweep as sweeping
+
+    config = records.read_config(out)
+    if config.run.get("kind") != "sweep" or "points" not in config.run:
+        raise ValueError(f"{out} holds a {config.run.get('kind')}; `purerl sweep --resume` continues a sweep "
+                         "(one written with its points in config.json)")
+    _use_compile_cache(compile_cache)
+    summary = records.read_summary(out)
+    if summary is not None:
+        best = summary["best"]
+        raise Finished(f"the sweep in {out} has finished (best point {best['point']}, final return "
+                       f"{best['final_return']['mean']:.4g}): nothing to resume")
+    points = config.run["points"]
+    job = sweeping.with_env_params(run.build(config.spec, max_devices=1), points)
+    hparams = sweeping.point_hparams(job, points)
+    start = None
+    meta = checkpoint.latest_meta(out / "checkpoints")
+    if meta is not None:
+        chunk, devices = meta.get("chunk_size"), meta.get("devices")
+        if not isinstance(chunk, int) or not isinstance(devices, int):
+            raise ValueError(f"{out / 'checkpoints'} holds a train run's checkpoints, not a sweep's")
+        runs = len(points) * len(job.seeds)
+        like = sweeping.progress_shapes(job, chunk, -(-runs // chunk), devices)
+        restored = checkpoint.restore(out / "checkpoints", run.Progress(0, like.state, like.metrics))
+        start = sweeping.SweepProgress(restored.period, restored.state, restored.metrics, chunk, devices)
+    if jax.process_count() > 1:  # every process has read the checkpoint before the first saves a new one
+        from jax.experimental import multihost_utils
+
+        multihost_utils.sync_global_devices("purerl: sweep checkpoint restored")
+    _warn_versions(config)
+    return _sweep(config.spec, job, hparams, out, config.run, start, compile_cache=compile_cache,
+                  command=command)
+
+
+def _sweep(spec: JobSpec, job, hparams, out: Path | None, options: dict, start, *, compile_cache: bool,
+           command: Sequence[str] | None):
+    """The sweep of `sweep` and `resume_sweep`, checkpointed as `options` say, then its results (and
+    the fresh-seed retrain of its best point) written into `out`."""
+    from purerl import checkpoint, run
+    from purerl import sweep as sweeping
+
+    points, every = options["points"], options.get("checkpoint_every")
+    writing = out is not None and _lead()
+    managers = []
+
+    def save(progress):
+        state = sweeping.host_state(progress.state)  # every process takes part in the gather
+        if not writing:
+            return
+        if not managers:
+            managers.append(checkpoint.manager(out / "checkpoints"))
+        meta = {"kind": "sweep", "chunk_size": progress.chunk_size, "devices": progress.devices}
+        checkpoint.save(managers[0], run.Progress(progress.step, state, progress.metrics), meta)
+
+    try:
+        result = sweeping.sweep(job, points, hparams=hparams, chunk_size=options.get("chunk_size"),
+                                devices=options.get("devices"), periods_per_chunk=every, start=start,
+                                on_chunk=save if every else None)
+    finally:
+        for manager in managers:
+            manager.close()
+    info = sweeping.summarize(job, result, options.get("swept"))
+    if options.get("eval_seeds"):
+        info["evaluation"] = _evaluate_best(spec, job, result, options["eval_seeds"], out,
+                                            compile_cache=compile_cache, command=command)
+    if writing:
         runs, curves = sweeping.tables(job, result)
         records.write_sweep(out, runs, curves)
-        info = sweeping.summarize(job, result, swept)
         records.write_summary(out, info | {"provenance": provenance(command)})
     return result
+
+
+def eval_spec(spec: JobSpec, point: dict[str, Any], num_seeds: int) -> JobSpec:
+    """The spec that trains one sweep point alone (as `purerl train --set ... --env-params ...` of
+    it) on `num_seeds` fresh seeds: the ones after the largest tuning seed."""
+    from purerl.sweep import ENV
+
+    settings = {k: v for k, v in point.items() if not k.startswith(ENV)}
+    env = {k[len(ENV):]: v for k, v in point.items() if k.startswith(ENV)}
+    first = max(spec.seeds) + 1
+    return spec.replace(settings={**spec.settings, **settings}, env_params={**spec.env_params, **env},
+                        seeds=list(range(first, first + num_seeds)))
+
+
+def _evaluate_best(spec: JobSpec, job, result, num_seeds: int, out: Path | None, *, compile_cache: bool,
+                   command: Sequence[str] | None) -> dict:
+    """Retrains the sweep's best point on fresh seeds through `train` (into OUT/eval); its record."""
+    from purerl import sweep as sweeping
+
+    best = sweeping.ranking(result)[0]
+    alone = eval_spec(spec, result.points[best], num_seeds)
+    assert not set(alone.seeds) & set(result.seeds)
+    trained = train(alone, None if out is None else out / "eval", overwrite=True,
+                    compile_cache=compile_cache, command=command)
+    final = trained.final_return
+    return {
+        "point": best,
+        "values": dict(result.points[best]),
+        "selected_by": "highest mean final return over the tuning seeds (points with a diverged run last)",
+        "tuning_seeds": list(result.seeds),
+        "eval_seeds": list(alone.seeds),
+        "final_return": {"mean": float(final.mean()), "per_seed": [float(x) for x in final]},
+        "results_dir": "eval" if out is not None else None,
+        "spec": alone.to_dict(),
+    }

@@ -5,6 +5,7 @@
     DIR/summary.json  the outcome: final and best returns per seed, divergence, times; written last
     DIR/sweep.csv     a sweep's runs, one row per point and seed
     DIR/checkpoints/  orbax checkpoints (`purerl.checkpoint`); DIR/tb/ TensorBoard events
+    DIR/eval/         a sweep's best point retrained on fresh seeds (`--eval-seeds`): a train results dir
 
 Whole files are written to a temporary name and renamed, so a killed run leaves the old file or
 the new one, never half of one. metrics.csv grows by appending one chunk's rows in one write; a
@@ -27,7 +28,7 @@ import numpy as np
 from purerl.spec import JobSpec
 
 CONFIG, METRICS, SUMMARY, SWEEP = "config.json", "metrics.csv", "summary.json", "sweep.csv"
-OUTPUTS = (CONFIG, METRICS, SUMMARY, SWEEP, "checkpoints", "tb")
+OUTPUTS = (CONFIG, METRICS, SUMMARY, SWEEP, "checkpoints", "tb", "eval")
 CONFIG_FORMAT = "purerl.config/1"
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -130,31 +130,52 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> tuple[Any, dict
     return jax.tree.map(lambda *xs: jnp.stack(xs), *stacked), env_params
 
 
-def compile_sweep(job: Job, mesh: jax.sharding.Mesh):
-    """(seeds [R] uint32, swept {name: [R]}, hparams) -> metrics [R, num_evals], traced once.
+def compile_sweep(job: Job, mesh: jax.sharding.Mesh, max_periods: int):
+    """(init, chunk): the sweep's two programs over runs, each traced once.
+
+    init: (seeds [R] uint32, swept {name: [R]}, shared) -> state [R].
+    chunk: (state [R], swept, shared, periods) -> (state [R], metrics [R, max_periods]): `periods` <=
+      max_periods evaluation periods of every run (the trip count traced), the state donated.
 
     Only the swept settings carry the run axis. The others stay unbatched, so a
     `lax.cond` on them and on counters the runs share (DQN's learning start, its
     target updates) stays a branch instead of both sides computed and selected.
     """
 
-    def train_runs(seeds, swept, shared):
+    def run_settings(values, shared):
         hparams, env_params = shared
+        settings = {k: v for k, v in values.items() if not k.startswith(ENV)}
+        env = {k[len(ENV):]: v for k, v in values.items() if k.startswith(ENV)}
+        return hparams._replace(**settings), None if env_params is None else {**env_params, **env}
 
-        def train(seed, values):
-            settings = {k: v for k, v in values.items() if not k.startswith(ENV)}
-            env = {k[len(ENV):]: v for k, v in values.items() if k.startswith(ENV)}
-            env_params_run = None if env_params is None else {**env_params, **env}
-            return job.trainer.train(jax.random.key(seed), hparams._replace(**settings), env_params_run)[1]
+    def init_runs(seeds, swept, shared):
+        def init(seed, values):
+            return job.trainer.init(jax.random.key(seed), *run_settings(values, shared))
 
-        return jax.vmap(train)(seeds, swept)
+        return jax.vmap(init)(seeds, swept)
 
-    program = train_runs
+    def chunk_runs(state, swept, shared, periods):
+        def chunk(run, values):
+            hparams, env_params = run_settings(values, shared)
+            shapes = jax.eval_shape(job.trainer.period, run, hparams, env_params)[1]
+            buffers = {k: jnp.zeros((max_periods, *v.shape), v.dtype) for k, v in shapes.items()}
+
+            def body(i, carry):
+                run, buffers = carry
+                run, metrics = job.trainer.period(run, hparams, env_params)
+                return run, {k: buffers[k].at[i].set(v) for k, v in metrics.items()}
+
+            return jax.lax.fori_loop(0, periods, body, (run, buffers))
+
+        return jax.vmap(chunk)(state, swept)
+
     if mesh.size > 1:
         # check_vma=False: a run's scans build carries from constants; runs never communicate.
-        program = jax.shard_map(train_runs, mesh=mesh, in_specs=(SPLIT, SPLIT, WHOLE), out_specs=SPLIT,
-                                check_vma=False)
-    return jax.jit(program)
+        init_runs = jax.shard_map(init_runs, mesh=mesh, in_specs=(SPLIT, SPLIT, WHOLE), out_specs=SPLIT,
+                                  check_vma=False)
+        chunk_runs = jax.shard_map(chunk_runs, mesh=mesh, in_specs=(SPLIT, SPLIT, WHOLE, WHOLE),
+                                   out_specs=SPLIT, check_vma=False)
+    return jax.jit(init_runs), jax.jit(chunk_runs, donate_argnums=0)
 
 
 def _global(x: np.ndarray, mesh: jax.sharding.Mesh, spec: PartitionSpec = SPLIT) -> jax.Array:
@@ -189,6 +210,19 @@ def _gather(x: jax.Array) -> np.ndarray:
     return np.asarray(multihost_utils.process_allgather(x, tiled=True))
 
 
+class SweepProgress(NamedTuple):
+    """A sweep part-way: what `sweep` reports after each compiled call, and continues from.
+
+    `step` counts evaluation periods over the run chunks: chunk c at period t is c * num_evals + t.
+    """
+
+    step: int
+    state: Any  # the current run chunk's RunState [chunk, ...], arrays over the mesh (donated next call)
+    metrics: dict[str, np.ndarray]  # name -> [chunks * chunk, num_evals], runs flattened; zeros not yet run
+    chunk_size: int  # runs per compiled call
+    devices: int
+
+
 def sweep(
     job: Job,
     points: Sequence[dict[str, Any]],
@@ -198,6 +232,9 @@ def sweep(
     chunk_size: int | None = None,
     devices: int | None = None,
     memory_limit: int | None = None,
+    periods_per_chunk: int | None = None,
+    start: SweepProgress | None = None,
+    on_chunk: Callable[[SweepProgress], None] | None = None,
 ) -> SweepResult:
     """Trains every (point, seed) of `job` in one compiled program.
 
@@ -213,6 +250,11 @@ def sweep(
         `memory_limit`.
       devices: devices to split the runs over (default all, across processes).
       memory_limit: bytes one device may use (default: `device_memory()`).
+      periods_per_chunk: evaluation periods per compiled call (default: the whole run). It shapes
+        the program: continue a sweep with the value it started with.
+      start: continue from this `SweepProgress` (a checkpoint: its state as host arrays) on as many
+        devices, with its chunk size.
+      on_chunk: called after every compiled call with the `SweepProgress`.
     """
     seeds = job.seeds if seeds is None else [int(s) for s in seeds]
     if not seeds:
@@ -227,12 +269,22 @@ def sweep(
     job = with_env_params(job, points)
     hparams, env_params = point_hparams(job, points) if hparams is None else hparams
     num_points, num_seeds = len(points), len(seeds)
+    num_evals = job.trainer.num_evals
     runs = num_points * num_seeds
     mesh = parallel.make_mesh(jax.device_count() if devices is None else devices, AXIS)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"chunk size must be positive, got {chunk_size}")
+    if periods_per_chunk is not None and periods_per_chunk <= 0:
+        raise ValueError(f"periods per chunk must be positive, got {periods_per_chunk}")
+    if start is not None:
+        if start.devices != mesh.size:
+            raise ValueError(f"the sweep was checkpointed on {start.devices} device(s) and would now run on "
+                             f"{mesh.size}: resume it on {start.devices} (split otherwise, its runs would "
+                             "not end bit-identical)")
+        chunk_size = start.chunk_size
     chunk = runs if chunk_size is None else min(chunk_size, runs)
     limit = device_memory() if memory_limit is None else memory_limit
+    max_periods = min(periods_per_chunk or num_evals, num_evals)
 
     # Runs flattened, padded with copies of run 0 to whole chunks.
     columns = hparams._asdict() | env_params
@@ -247,27 +299,85 @@ def sweep(
         return _global(seed_values[index % num_seeds], mesh), values, shared
 
     begin = time.perf_counter()
-    jitted = compile_sweep(job, mesh)
+    init_jit, chunk_jit = compile_sweep(job, mesh, max_periods)
+    length = np.int32(max_periods)
+    split = NamedSharding(mesh, SPLIT)
     while True:
         chunk = -(-chunk // mesh.size) * mesh.size
-        program = jitted.lower(*inputs(0, chunk)).compile()
+        first = inputs(0, chunk)
+        init = init_jit.lower(*first).compile()
+        state_shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=split),
+                                    jax.eval_shape(init_jit, *first))
+        program = chunk_jit.lower(state_shapes, first[1], shared, length).compile()
         if chunk_size is not None or chunk == mesh.size or _memory(program) <= limit:
             break
         chunk = -(-chunk // 2)
     num_chunks = -(-runs // chunk)
     compile_s = time.perf_counter() - begin
+
+    metric_shapes = jax.eval_shape(chunk_jit, state_shapes, first[1], shared, length)[1]
+    if start is None:
+        step = 0
+        metrics = {k: np.zeros((num_chunks * chunk, num_evals), v.dtype) for k, v in metric_shapes.items()}
+    else:
+        step, metrics = start.step, {k: np.array(v) for k, v in start.metrics.items()}
     begin = time.perf_counter()
-    outputs = [program(*inputs(c, chunk)) for c in range(num_chunks)]
-    outputs = [jax.tree.map(_gather, jax.block_until_ready(out)) for out in outputs]
+    while step < num_chunks * num_evals:
+        c, t = divmod(step, num_evals)
+        values = inputs(c, chunk)
+        if t == 0:
+            state = init(*values)
+        elif start is not None:  # the checkpoint's state, split over the mesh as it was
+            state = _to_mesh(start.state, mesh)
+            start = None
+        todo = min(max_periods, num_evals - t)
+        state, out = program(state, values[1], shared, np.int32(todo))
+        for k, v in out.items():
+            metrics[k][c * chunk : (c + 1) * chunk, t : t + todo] = _gather(v)[:, :todo]
+        step += todo
+        if on_chunk is not None:
+            on_chunk(SweepProgress(step, state, metrics, chunk, mesh.size))
     wall_s = time.perf_counter() - begin
 
-    metrics = {
-        k: np.concatenate([out[k] for out in outputs])[:runs].reshape(num_points, num_seeds, -1)
-        for k in outputs[0]
-    }
+    metrics = {k: v[:runs].reshape(num_points, num_seeds, -1) for k, v in metrics.items()}
     points = [dict(p) for p in points]
     return SweepResult(points, hparams, env_params, seeds, metrics, env_steps(job), compile_s, wall_s,
                        mesh.size, chunk)
+
+
+def progress_shapes(job: Job, chunk: int, num_chunks: int, devices: int) -> SweepProgress:
+    """The shapes (ShapeDtypeStructs) of a sweep's `SweepProgress` with `num_chunks` calls of
+    `chunk` runs: what a checkpoint of it is restored like. The job must trace the swept settings."""
+    seeds = jax.ShapeDtypeStruct((chunk,), jnp.uint32)
+    keys = jax.eval_shape(jax.vmap(jax.random.key), seeds)
+    state = jax.eval_shape(jax.vmap(job.trainer.init, in_axes=(0, None, None)), keys, job.hparams,
+                           job.env_params)
+    metrics = jax.eval_shape(jax.vmap(job.trainer.period, in_axes=(0, None, None)), state, job.hparams,
+                             job.env_params)[1]
+    shape = (chunk * num_chunks, job.trainer.num_evals)
+    return SweepProgress(0, state, {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in metrics.items()},
+                         chunk, devices)
+
+
+def host_state(state: Any) -> Any:
+    """A sweep state over the mesh as whole host arrays, the same on every process (PRNG keys as keys)."""
+    def host(x):
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            return jax.random.wrap_key_data(_gather(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+        return _gather(x)
+
+    return jax.tree.map(host, state)
+
+
+def _to_mesh(state: Any, mesh: jax.sharding.Mesh) -> Any:
+    """Host arrays (the same on every process) split over the mesh along the run axis."""
+    def place(x):
+        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+            impl = jax.random.key_impl(x)
+            return jax.random.wrap_key_data(_global(jax.random.key_data(x), mesh), impl=impl)
+        return _global(x, mesh)
+
+    return jax.tree.map(place, state)
 
 
 def _as_python(value):
