@@ -67,9 +67,11 @@ def manager(directory: str | Path):
     if jax.process_count() > 1:
         processes["multiprocessing_options"] = ocp.options.MultiprocessingOptions(
             primary_host=jax.process_index(), active_processes={jax.process_index()})
-    options = ocp.CheckpointManagerOptions(max_to_keep=KEEP, create=True, enable_async_checkpointing=False,
+    directory = Path(directory).absolute()
+    directory.mkdir(parents=True, exist_ok=True)  # orbax creates none with `active_processes` set
+    options = ocp.CheckpointManagerOptions(max_to_keep=KEEP, create=False, enable_async_checkpointing=False,
                                            cleanup_tmp_directories=True, **processes)
-    return ocp.CheckpointManager(Path(directory).absolute(), options=options)
+    return ocp.CheckpointManager(directory, options=options)
 
 
 def save(manager, progress: Progress, extra: dict | None = None) -> None:
