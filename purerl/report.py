@@ -1,6 +1,7 @@
 """Reports across tasks: `purerl report DIR[:LABEL]... [--out OUT] [--scores FILE.json]`.
 
-Reads results dirs (`purerl train` or `purerl sweep`; a sweep counts with its best point's seeds),
+Reads results dirs (`purerl train` or `purerl sweep`; a sweep counts with its best point's runs: those
+retrained on fresh seeds with `--eval-seeds`, else its tuning seeds'),
 groups their final returns by label (the algorithm, or the LABEL after the dir) and task (the env),
 and writes OUT/report.md, OUT/report.tex (booktabs tables to `\\input`), OUT/scores.json (the scores
 used, to pass back with --scores) and PNG figures, following Agarwal et al. (2021), "Deep RL at the
@@ -127,7 +128,13 @@ def load(path: Path, label: str | None = None) -> tuple[Runs, Sweep | None]:
     best = int(info["best"]["point"])
     chosen = ", ".join(f"{k}={values[k][best]:.3g}" for k in settings)
     runs = Runs(label, spec.env, returns[best], spec,
-                f"{path} (best of {len(points)} points: {chosen})")
+                f"{path} (best of {len(points)} points: {chosen}; its tuning seeds)")
+    evaluation = info.get("evaluation")
+    if evaluation is not None:  # the best point retrained on fresh seeds: those are the result
+        seeds = evaluation["eval_seeds"]
+        runs = Runs(label, spec.env, np.asarray(evaluation["final_return"]["per_seed"], dtype=np.float64),
+                    JobSpec.from_dict(evaluation["spec"]), f"{path} (best of {len(points)} points: {chosen}; "
+                    f"retrained on fresh seeds {seeds[0]}-{seeds[-1]})")
     return runs, Sweep(label, spec.env, path, settings, values, returns, best)
 
 

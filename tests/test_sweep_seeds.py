@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from purerl import records
+from purerl import records, report
 from purerl.cli import main
 
 # DQN on CartPole-v1 over lr x gravity (an env param): 4 points, tiny budget.
@@ -40,6 +40,10 @@ def test_eval_seeds_are_fresh_and_equal_purerl_train_of_the_best_point(tmp_path,
     trained = records.read_summary(alone)
     assert evaluation["final_return"] == trained["final_return"]
     assert records.read_summary(out / "eval")["spec"] == trained["spec"]
+
+    # `purerl report` counts the sweep with its fresh-seed runs.
+    runs, _ = report.load(out)
+    assert runs.returns.tolist() == evaluation["final_return"]["per_seed"] and runs.spec.seeds == (8, 9)
 
 
 def test_eval_seeds_must_be_positive(tmp_path, capsys):
