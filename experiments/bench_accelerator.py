@@ -15,7 +15,8 @@
 4. Compile time of `purerl train dqn` in a fresh process, cold and then from JAX's persistent
    compilation cache (an empty temporary directory).
 
-Prints a markdown table; `--out FILE.md` writes it too.
+Prints a markdown table; `--out FILE.md` writes it too. On a device with a time limit per command,
+run the parts apart (`--skip`, `--algos`).
 
     python experiments/bench_accelerator.py [--envs 1024,4096,16384,65536] [--quick] [--out FILE.md]
 """
@@ -45,14 +46,16 @@ DISCRETE, CONTINUOUS = "CartPole-v1", "Pendulum-v1"
 ALGOS = {"dqn": DISCRETE, "reinforce": DISCRETE, "a3c": DISCRETE, "ppo": DISCRETE,
          "ddpg": CONTINUOUS, "td3": CONTINUOUS, "sac": CONTINUOUS}
 EVAL_EPISODES = 8
+RAW_MIN_LENGTH = 64  # steps per env at least, so that a large N still runs long enough to time
 SWEEP_SEEDS = 4
 
 
 def raw_rate(env_id: str, num_envs: int, steps: int, repeats: int) -> tuple[float, float]:
     """(env steps/s, compile s) of `num_envs` vmapped envs with uniformly random actions, stepped
-    `steps // num_envs` times (at least once) in one compiled scan; the best of `repeats` calls."""
+    `steps // num_envs` times (at least `RAW_MIN_LENGTH`) in one compiled scan; the best of `repeats`
+    calls."""
     env = make_env(env_id)
-    length = max(1, steps // num_envs)
+    length = max(RAW_MIN_LENGTH, steps // num_envs)
 
     def random_action(key):
         if env.discrete_actions:
@@ -198,7 +201,8 @@ def main(argv=None) -> str:
     parser.add_argument("--sweep-steps", type=int, help="env steps per sweep run (default 20,000)")
     parser.add_argument("--timed-runs", type=int, default=8, help="one-by-one runs timed (extrapolated)")
     parser.add_argument("--compile-steps", type=int, help="env steps of the compile runs (default 10,000)")
-    parser.add_argument("--skip", default="", help="parts to leave out, comma-separated: sweep, compile")
+    parser.add_argument("--skip", default="",
+                        help="parts to leave out, comma-separated: algos, sweep, compile")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a test")
     parser.add_argument("--out", help="also write the table to this markdown file")
     args = parser.parse_args(argv)
@@ -213,6 +217,8 @@ def main(argv=None) -> str:
     if unknown:
         parser.error(f"unknown algorithms {unknown}; choose from {', '.join(ALGOS)}")
     skip = {s for s in args.skip.split(",") if s}
+    if skip - {"algos", "sweep", "compile"}:
+        parser.error(f"--skip takes algos, sweep, compile; got {args.skip!r}")
 
     envs = sorted({ALGOS[a] for a in algos} | {e for e in args.raw_extra.split(",") if e and not quick})
     raw = {}
@@ -221,7 +227,7 @@ def main(argv=None) -> str:
             raw[(env_id, n)] = raw_rate(env_id, n, args.steps, args.repeats)
             print(f"raw {env_id} x {n}: {raw[(env_id, n)][0]:,.0f} env steps/s", flush=True)
     rows = []
-    for algo in algos:
+    for algo in [] if "algos" in skip else algos:
         for n in args.envs:
             try:
                 outcome = algo_rate(algo, n, args.steps, args.repeats)
