@@ -53,6 +53,17 @@ def test_a_sweep_that_does_not_fit_runs_in_chunks_with_the_same_results():
     np.testing.assert_array_equal(halved.metrics["eval_return"], whole.metrics["eval_return"])
 
 
+def test_a_sweep_in_calls_of_one_evaluation_equals_the_sweep_in_one_call():
+    job = tiny_job("q_learning", num_evals=3)
+    points = grid({"lr": [0.05, 0.2]})
+    seen = []
+    whole = sweep(job, points, seeds=[0, 1])
+    stepped = sweep(job, points, seeds=[0, 1], periods_per_chunk=1, on_chunk=lambda p: seen.append(p.step))
+    assert seen == [1, 2, 3]
+    for name, values in whole.metrics.items():
+        np.testing.assert_array_equal(stepped.metrics[name], values)
+
+
 def test_sweep_refuses_static_settings_and_bad_values():
     job = tiny_job("dqn")
     with pytest.raises(ValueError, match="num_envs of dqn is static"):
