@@ -496,8 +496,9 @@ def write(dirs: Sequence[str | Path | tuple[Path, str | None]], out: str | Path,
     method = (f"Final returns normalised per task as (return - random) / (reference - random). Intervals "
               f"of the aggregates, profiles and probabilities of improvement: 95% percentile intervals of a "
               f"stratified bootstrap ({reps} resamples of the {resampled}, seed {seed}), as rliable 1.2.0; "
-              f"of a task's returns: 95% bootstrap interval of the mean over runs. A sweep counts with the "
-              f"seeds of its best point, picked on those same runs (an optimistic score).")
+              f"of a task's returns: 95% bootstrap interval of the mean over runs. A sweep counts with its "
+              f"best point retrained on fresh seeds (--eval-seeds), else with the seeds that picked it (an "
+              f"optimistic score).")
     sections = [
         ("Scores per task", "scores", "Random: a uniformly random policy under each run's evaluation "
          "protocol (scores.json, reusable with --scores)."),
