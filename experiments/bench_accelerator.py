@@ -14,6 +14,8 @@
    timed subset of the runs, extrapolated.
 4. Compile time of `purerl train dqn` in a fresh process, cold and then from JAX's persistent
    compilation cache (an empty temporary directory).
+5. PPO on CartPole-v1 with its defaults for `--ppo-seeds` seeds x 500k env steps as one program
+   (PureJaxRL published about 98 s for 2,048 seeds on an A100).
 
 Prints a markdown table; `--out FILE.md` writes it too. On a device with a time limit per command,
 run the parts apart (`--skip`, `--algos`).
@@ -150,7 +152,7 @@ def cached_compile(total_steps: int) -> tuple[float, float]:
     found = []
     with tempfile.TemporaryDirectory() as tmp:
         environ = os.environ | {
-            "JAX_COMPILATION_CACHE_DIR": str(Path(tmp) / "cache"),
+            "PURERL_COMPILE_CACHE": str(Path(tmp) / "cache"),
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
             "PYTHONPATH": os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]),
@@ -164,6 +166,15 @@ def cached_compile(total_steps: int) -> tuple[float, float]:
                 raise RuntimeError(done.stderr[-2000:])
             found.append(json.loads((out / "summary.json").read_text())["compile_s"])
     return found[0], found[1]
+
+
+def ppo_seeds(num_seeds: int, total_steps: int) -> dict:
+    """PPO on CartPole-v1 with its defaults (PureJaxRL's config) for `num_seeds` seeds, one program."""
+    job = run.prepare("ppo", DISCRETE, total_steps=total_steps, seeds=range(num_seeds),
+                      settings={"devices": 1})
+    result = run.train(job)
+    return {"seeds": num_seeds, "total_steps": job.trainer.total_steps, "wall_s": result.wall_s,
+            "compile_s": result.compile_s, "final": float(np.mean(result.final_return))}
 
 
 def table(args, raw: dict, rows: list) -> list[str]:
@@ -201,8 +212,11 @@ def main(argv=None) -> str:
     parser.add_argument("--sweep-steps", type=int, help="env steps per sweep run (default 20,000)")
     parser.add_argument("--timed-runs", type=int, default=8, help="one-by-one runs timed (extrapolated)")
     parser.add_argument("--compile-steps", type=int, help="env steps of the compile runs (default 10,000)")
+    parser.add_argument("--ppo-seeds", type=int,
+                        help="seeds of the PPO CartPole run (default 1024 on an accelerator, 8 on CPU)")
+    parser.add_argument("--ppo-steps", type=int, help="env steps per seed of that run (default 500,000)")
     parser.add_argument("--skip", default="",
-                        help="parts to leave out, comma-separated: algos, sweep, compile")
+                        help="parts to leave out, comma-separated: algos, sweep, compile, seeds")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for a test")
     parser.add_argument("--out", help="also write the table to this markdown file")
     args = parser.parse_args(argv)
@@ -212,13 +226,16 @@ def main(argv=None) -> str:
     args.sweep_runs = args.sweep_runs or (8 if quick else 256)
     args.sweep_steps = args.sweep_steps or (1_000 if quick else 20_000)
     args.compile_steps = args.compile_steps or (1_000 if quick else 10_000)
+    accelerator = jax.devices()[0].platform != "cpu"
+    args.ppo_seeds = args.ppo_seeds or (2 if quick else 1024 if accelerator else 8)
+    args.ppo_steps = args.ppo_steps or (4_096 if quick else 500_000)
     algos = [a for a in args.algos.split(",") if a]
     unknown = [a for a in algos if a not in ALGOS]
     if unknown:
         parser.error(f"unknown algorithms {unknown}; choose from {', '.join(ALGOS)}")
     skip = {s for s in args.skip.split(",") if s}
-    if skip - {"algos", "sweep", "compile"}:
-        parser.error(f"--skip takes algos, sweep, compile; got {args.skip!r}")
+    if skip - {"algos", "sweep", "compile", "seeds"}:
+        parser.error(f"--skip takes algos, sweep, compile, seeds; got {args.skip!r}")
 
     envs = sorted({ALGOS[a] for a in algos} | {e for e in args.raw_extra.split(",") if e and not quick})
     raw = {}
@@ -248,6 +265,12 @@ def main(argv=None) -> str:
                       f"timed, extrapolated). Speedup of the sweep: {s['one_by_one_s'] / s['sweep_s']:.1f}x "
                       f"run time only, {(s['one_by_one_s'] + s['one_by_one_compile_s']) / total:.1f}x "
                       "compile included"]
+    if "seeds" not in skip:
+        r = ppo_seeds(args.ppo_seeds, args.ppo_steps)
+        lines += ["", f"PPO {DISCRETE} (its defaults, PureJaxRL's config), {r['seeds']:,} seeds x "
+                      f"{r['total_steps']:,} env steps as one program: {r['wall_s']:.1f} s + "
+                      f"{r['compile_s']:.1f} s compile ({r['seeds'] * r['total_steps'] / r['wall_s']:,.0f} "
+                      f"env steps/s), mean final return {r['final']:.1f}"]
     if "compile" not in skip:
         cold, cached = cached_compile(args.compile_steps)
         lines += ["", f"Compile of `purerl train dqn --env {DISCRETE}` in a fresh process: cold "

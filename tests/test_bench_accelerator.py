@@ -37,11 +37,11 @@ def check_rows(text: str, algos: list[str], ceilings: list[str]) -> None:
 def test_quick_dqn_row_without_sweep_and_compile_parts(tmp_path):
     bench = load_bench()
     out = tmp_path / "table.md"
-    text = bench.main(["--quick", "--envs", "64", "--algos", "dqn", "--skip", "sweep,compile",
+    text = bench.main(["--quick", "--envs", "64", "--algos", "dqn", "--skip", "sweep,compile,seeds",
                        "--out", str(out)])
     assert out.read_text() == text
     check_rows(text, [("dqn", "CartPole-v1")], ["gymnax CartPole-v1, random actions (ceiling)"])
-    assert "Sweep" not in text and "Compile" not in text
+    assert "Sweep" not in text and "Compile" not in text and "PPO" not in text
 
 
 @pytest.mark.slow
@@ -52,12 +52,14 @@ def test_quick_sweep_compile_and_an_algorithm_per_env(tmp_path):
                [f"gymnax {env}, random actions (ceiling)" for env in ("CartPole-v1", "Pendulum-v1")])
     sweep = next(line for line in text.splitlines() if line.startswith("Sweep:"))
     compiled = next(line for line in text.splitlines() if line.startswith("Compile"))
-    assert all(math.isfinite(v) and v > 0 for v in numbers(sweep) + numbers(compiled))
+    seeds = next(line for line in text.splitlines() if line.startswith("PPO"))
+    assert "2 seeds x" in seeds
+    assert all(math.isfinite(v) and v > 0 for v in numbers(sweep) + numbers(compiled) + numbers(seeds))
 
 
 def test_a_row_that_cannot_run_says_why(monkeypatch):
     bench = load_bench()
     monkeypatch.setattr(bench, "algo_rate", lambda *args: (_ for _ in ()).throw(ValueError("too big")))
     monkeypatch.setattr(bench, "raw_rate", lambda *args: (1e6, 1.0))
-    text = bench.main(["--quick", "--envs", "64", "--algos", "ppo", "--skip", "sweep,compile"])
+    text = bench.main(["--quick", "--envs", "64", "--algos", "ppo", "--skip", "sweep,compile,seeds"])
     assert table_rows(text)["ppo on CartPole-v1"][1] == "n/a (ValueError: too big)"
