@@ -157,16 +157,12 @@ def _init_program(init: Callable):
         jax.vmap(init, in_axes=(0, None, None))(keys, hparams, env_params)))
 
 
-@functools.lru_cache(maxsize=8)
-def _chunk_program(period: Callable, max_periods: int):
-    """(state [K], hparams, env_params, periods) -> (state [K], metrics [K, max_periods]): `periods`
-    <= max_periods evaluation periods of every seed, the first `periods` metric columns filled.
+def chunk_of_periods(period: Callable, max_periods: int) -> Callable:
+    """(run, hparams, env_params, n) -> (run, metrics [max_periods]): `n` <= max_periods evaluation
+    periods of one run, the first `n` metric rows filled. The trip count is traced, so one compiled
+    program runs every chunk of a run, the last shorter one too."""
 
-    The trip count is traced, so one compiled program runs every chunk, the last shorter one too.
-    The state is donated: its buffers (replay included) are reused for the output, not held twice.
-    """
-
-    def chunk(run, hparams, env_params, periods):
+    def chunk(run, hparams, env_params, n):
         shapes = jax.eval_shape(period, run, hparams, env_params)[1]
         buffers = {k: jnp.zeros((max_periods, *v.shape), v.dtype) for k, v in shapes.items()}
 
@@ -175,8 +171,17 @@ def _chunk_program(period: Callable, max_periods: int):
             run, metrics = period(run, hparams, env_params)
             return run, {k: buffers[k].at[i].set(v) for k, v in metrics.items()}
 
-        return jax.lax.fori_loop(0, periods, body, (run, buffers))
+        return jax.lax.fori_loop(0, n, body, (run, buffers))
 
+    return chunk
+
+
+@functools.lru_cache(maxsize=8)
+def _chunk_program(period: Callable, max_periods: int):
+    """(state [K], hparams, env_params, n) -> (state [K], metrics [K, max_periods]): `periods` of
+    every seed. The state is donated: its buffers (replay included) are reused for the output, not
+    held twice."""
+    chunk = chunk_of_periods(period, max_periods)
     return jax.jit(jax.vmap(chunk, in_axes=(0, None, None, None)), donate_argnums=0)
 
 

@@ -34,7 +34,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from purerl import parallel, registry
 from purerl.driver import to_hparams
 from purerl.envs import env_param_fields, set_params
-from purerl.run import Job, build, env_steps
+from purerl.run import Job, build, chunk_of_periods, env_steps
 
 AXIS = "sweep"  # the mesh axis runs are split over
 ENV = "env."  # a point's names for env params: env.gravity
@@ -154,20 +154,9 @@ def compile_sweep(job: Job, mesh: jax.sharding.Mesh, max_periods: int):
 
         return jax.vmap(init)(seeds, swept)
 
-    def chunk_runs(state, swept, shared, periods):
-        def chunk(run, values):
-            hparams, env_params = run_settings(values, shared)
-            shapes = jax.eval_shape(job.trainer.period, run, hparams, env_params)[1]
-            buffers = {k: jnp.zeros((max_periods, *v.shape), v.dtype) for k, v in shapes.items()}
-
-            def body(i, carry):
-                run, buffers = carry
-                run, metrics = job.trainer.period(run, hparams, env_params)
-                return run, {k: buffers[k].at[i].set(v) for k, v in metrics.items()}
-
-            return jax.lax.fori_loop(0, periods, body, (run, buffers))
-
-        return jax.vmap(chunk)(state, swept)
+    def chunk_runs(state, swept, shared, n):
+        periods = chunk_of_periods(job.trainer.period, max_periods)
+        return jax.vmap(lambda run, values: periods(run, *run_settings(values, shared), n))(state, swept)
 
     if mesh.size > 1:
         # check_vma=False: a run's scans build carries from constants; runs never communicate.
