@@ -224,7 +224,7 @@ def _loggers(job, out: Path, options: dict, start, *, tensorboard: bool, wandb: 
     names = run.progress_shapes(job).metrics
     seeds, steps = job.seeds, job.trainer.steps_per_period
     made.append(logs.CSV(out / records.METRICS, names, seeds, steps,
-                            resume_at=None if start is None else start.period))
+                         resume_at=None if start is None else start.period))
     if tensorboard:
         made.append(logs.TensorBoard(out / "tb", seeds, steps))
     if wandb:
@@ -232,7 +232,7 @@ def _loggers(job, out: Path, options: dict, start, *, tensorboard: bool, wandb: 
         project = wandb_project or recorded.get("project") or logs.WANDB_PROJECT
         run_id = recorded.get("id") if project == recorded.get("project") else None
         made.append(logs.WandB(out, seeds, steps, config=job.spec.to_dict(), project=project,
-                                  name=out.name, run_id=run_id))
+                               name=out.name, run_id=run_id))
 
 
 def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, wandb: bool,
