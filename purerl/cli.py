@@ -64,6 +64,9 @@ def cmd_train(args, argv) -> int:
     from purerl import experiment, records
 
     given = [name for name, default in JOB_FLAGS.items() if getattr(args, name) != default]
+    if args.wandb_project is not None and not args.wandb:
+        raise ValueError("--wandb-project needs --wandb")
+    logs = {"tensorboard": args.tensorboard, "wandb": args.wandb, "wandb_project": args.wandb_project}
     if args.resume is not None:
         extra = given + [n for n in ("config", "out", "checkpoint_every") if getattr(args, n) is not None]
         if extra or args.overwrite:
@@ -73,7 +76,7 @@ def cmd_train(args, argv) -> int:
                              f"got {flags}")
         out = Path(args.resume)
         try:
-            experiment.resume(out, tensorboard=args.tensorboard, show_progress=True, interruptible=True,
+            experiment.resume(out, **logs, show_progress=True, interruptible=True,
                               compile_cache=not args.no_compile_cache, command=["purerl", *argv])
         except experiment.Finished as done:
             print(done)
@@ -91,7 +94,7 @@ def cmd_train(args, argv) -> int:
         out = Path(args.out) if args.out else default_out("", spec)
         try:
             experiment.train(spec, out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
-                             tensorboard=args.tensorboard, show_progress=True, interruptible=True,
+                             **logs, show_progress=True, interruptible=True,
                              compile_cache=not args.no_compile_cache, command=["purerl", *argv])
         except experiment.Interrupted as stopped:
             return report_stopped(stopped)
@@ -295,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", metavar="DIR",
                     help="continue the run in DIR from its last complete checkpoint (no other arguments)")
     tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/tb")
+    tr.add_argument("--wandb", action="store_true",
+                    help="also log to a Weights & Biases run with its files in OUT/wandb "
+                    "(WANDB_MODE=offline: nothing is uploaded)")
+    tr.add_argument("--wandb-project", metavar="NAME",
+                    help="the W&B project (default purerl; with --resume: the run's own)")
     add_cache_flag(tr)
     add_process_flags(tr)
     tr.set_defaults(func=cmd_train)

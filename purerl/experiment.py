@@ -8,9 +8,10 @@ under experiments/ call these; `purerl.records` owns the files they write.
     result = experiment.resume_sweep(Path("runs/s"))
 
 A run is a host loop over compiled chunks of one evaluation period each (`run.train_chunked`):
-after every chunk its metrics rows are appended, TensorBoard is fed and, every
-`checkpoint_every` evaluations, the whole state is saved. Interrupted (Ctrl-C, with
-`interruptible`), it stops after the current chunk, saves a checkpoint and raises `Interrupted`.
+after every chunk its loggers (`purerl.loggers`: metrics.csv, and TensorBoard or W&B if chosen)
+are fed the new evaluations and, every `checkpoint_every` evaluations, the whole state is saved.
+Interrupted (Ctrl-C, with `interruptible`), it stops after the current chunk, saves a checkpoint
+and raises `Interrupted`.
 A sweep runs as one compiled call per chunk of runs, or, with `checkpoint_every`, per that many
 evaluations, saving the whole sweep after each; with `eval_seeds` its best point is then trained
 again on fresh seeds through `train`. Every entry point turns JAX's persistent compilation cache
@@ -25,6 +26,7 @@ import platform
 import signal
 import sys
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from purerl import loggers as logs
 from purerl import records
 from purerl.spec import JobSpec
 
@@ -151,11 +154,16 @@ def _ctrl_c(enabled: bool) -> Iterator[threading.Event]:
 
 
 def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
-          checkpoint_every: int | None = None, tensorboard: bool = False, show_progress: bool = False,
-          interruptible: bool = False, compile_cache: bool = True, command: Sequence[str] | None = None):
+          checkpoint_every: int | None = None, tensorboard: bool = False, wandb: bool = False,
+          wandb_project: str | None = None, loggers: Sequence[logs.Logger] = (),
+          show_progress: bool = False, interruptible: bool = False, compile_cache: bool = True,
+          command: Sequence[str] | None = None):
     """Trains the spec's seeds; with `out`, into that results dir. Returns the `run.Result`.
 
-    Everything is checked (spec, env, results dir) before anything is compiled.
+    With `out`, metrics.csv is written after every chunk; `tensorboard` adds OUT/tb and `wandb` a
+    Weights & Biases run (project `wandb_project`, default "purerl") with its files in OUT/wandb.
+    `loggers` are fed too, with or without `out`, and closed at the end.
+    Everything is checked (spec, env, results dir, optional packages) before anything is compiled.
 
     Raises:
       ValueError: one line naming the problem.
@@ -170,19 +178,25 @@ def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
     if out is not None:
         _check_process_options(checkpoint_every)
         records.check_out(out, overwrite)
-    if tensorboard:
-        _tensorboard_writer(None)
+    logs.check(tensorboard=tensorboard, wandb=wandb)
     options = {"kind": "train", "checkpoint_every": checkpoint_every, "periods_per_chunk": 1}
+    if wandb and out is not None:  # recorded, so that a resumed run continues the same W&B run
+        options["wandb"] = {"project": wandb_project or logs.WANDB_PROJECT, "id": uuid.uuid4().hex[:12]}
     if out is not None and _lead():
         records.make_out(out, overwrite)
         records.write_config(out, spec, options, provenance(command))
-    return _run(job, out, options, None, tensorboard=tensorboard, show_progress=show_progress,
-                interruptible=interruptible, command=command)
+    return _run(job, out, options, None, tensorboard=tensorboard, wandb=wandb, wandb_project=wandb_project,
+                extra=loggers, show_progress=show_progress, interruptible=interruptible, command=command)
 
 
-def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False, interruptible: bool = False,
+def resume(out: Path, *, tensorboard: bool = False, wandb: bool = False, wandb_project: str | None = None,
+           loggers: Sequence[logs.Logger] = (), show_progress: bool = False, interruptible: bool = False,
            compile_cache: bool = True, command: Sequence[str] | None = None):
     """Continues the run in results dir `out` from its last complete checkpoint (or from the start).
+
+    metrics.csv is cut back to the checkpoint's evaluations; TensorBoard (`tensorboard`) adds a new
+    events file to OUT/tb and W&B (`wandb`) continues the run's W&B run if it had one (project: the
+    recorded one unless `wandb_project` is given), both from the checkpoint on.
 
     Raises:
       Finished: the run has finished already.
@@ -195,6 +209,7 @@ def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False,
         raise ValueError(f"{out} holds a {config.run.get('kind')}; only a train run can be resumed")
     _check_process_options(None, resume=True)
     _use_compile_cache(compile_cache)
+    logs.check(tensorboard=tensorboard, wandb=wandb)
     job = run.build(config.spec)
     summary = records.read_summary(out)
     if summary is not None:
@@ -204,7 +219,8 @@ def resume(out: Path, *, tensorboard: bool = False, show_progress: bool = False,
     if checkpoint.latest_step(out / "checkpoints") is not None:  # else it starts again
         start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job))
     _warn_versions(config)
-    return _run(job, out, config.run, start, tensorboard=tensorboard, show_progress=show_progress,
+    return _run(job, out, config.run, start, tensorboard=tensorboard, wandb=wandb,
+                wandb_project=wandb_project, extra=loggers, show_progress=show_progress,
                 interruptible=interruptible, command=command)
 
 
@@ -224,33 +240,53 @@ def _check_process_options(checkpoint_every, resume: bool = False) -> None:
                          "trains from the start")
 
 
-def _tensorboard_writer(path: Path | None):
-    try:
-        from tensorboardX import SummaryWriter
-    except ImportError:
-        raise ValueError("--tensorboard needs tensorboardX: pip install tensorboardX") from None
-    return None if path is None else SummaryWriter(str(path))
+def _loggers(job, out: Path, options: dict, start, *, tensorboard: bool, wandb: bool,
+             wandb_project: str | None, made: list) -> None:
+    """Appends the results dir's loggers to `made` one by one (so those made are closed if one fails)."""
+    from purerl import run
+
+    names = run.progress_shapes(job).metrics
+    seeds, steps = job.seeds, job.trainer.steps_per_period
+    made.append(logs.CSV(out / records.METRICS, names, seeds, steps,
+                         resume_at=None if start is None else start.period))
+    if tensorboard:
+        made.append(logs.TensorBoard(out / "tb", seeds, steps))
+    if wandb:
+        recorded = options.get("wandb") or {}
+        project = wandb_project or recorded.get("project") or logs.WANDB_PROJECT
+        run_id = recorded.get("id") if project == recorded.get("project") else None
+        made.append(logs.WandB(out, seeds, steps, config=job.spec.to_dict(), project=project,
+                               name=out.name, run_id=run_id))
 
 
-def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, show_progress: bool,
+def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, wandb: bool,
+         wandb_project: str | None, extra: Sequence[logs.Logger], show_progress: bool,
          interruptible: bool, command: Sequence[str] | None):
-    """The chunk loop of `train` and `resume`, writing into `out` (if any) after every chunk."""
+    """`train`'s and `resume`'s run: its loggers made, the chunk loop, the loggers closed."""
+    lead = _lead()
+    writing = out is not None and lead
+    loggers: list = []  # closed at the end, whatever happens
+    try:
+        if writing:
+            _loggers(job, out, options, start, tensorboard=tensorboard, wandb=wandb,
+                     wandb_project=wandb_project, made=loggers)
+        loggers.extend(extra)
+        return _chunks(job, out, start, loggers, every=options.get("checkpoint_every"), lead=lead,
+                       writing=writing, show_progress=show_progress, interruptible=interruptible,
+                       command=command)
+    finally:
+        for logger in loggers:
+            logger.close()
+
+
+def _chunks(job, out, start, loggers, *, every, lead, writing, show_progress, interruptible, command):
+    """The chunk loop: after every chunk `loggers` are fed and, if `writing`, checkpoints saved."""
     from tqdm import tqdm
 
     from purerl import checkpoint, run
 
-    lead = _lead()
-    writing = out is not None and lead
     trainer, seeds = job.trainer, job.seeds
     first = 0 if start is None else start.period
-    every = options.get("checkpoint_every")
-    names = run.progress_shapes(job).metrics
-    log = None
-    if writing:
-        log = records.MetricsLog(out / records.METRICS, names, seeds, trainer.steps_per_period)
-    if log is not None:
-        log.start() if start is None else log.resume(first)
-    writer = _tensorboard_writer(out / "tb") if tensorboard and writing else None
     managers = []  # the checkpoint manager, made at the first save
     saved = [first if start is not None else None]  # the period of the latest checkpoint
 
@@ -274,16 +310,8 @@ def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, show
 
     def on_chunk(progress, chunk_s):
         nonlocal last
-        if writer is not None:
-            for t in range(last, progress.period):
-                at = trainer.steps_per_period * (t + 1)
-                for name, values in progress.metrics.items():
-                    writer.add_scalar(f"{name}/mean", float(values[:, t].mean()), at)
-                for seed, value in zip(seeds, progress.metrics["eval_return"][:, t]):
-                    writer.add_scalar(f"eval_return/seed_{seed}", float(value), at)
-            writer.flush()
-        if log is not None:
-            log.append(progress.metrics, last, progress.period)
+        for logger in loggers:
+            logger.write(progress.metrics, last, progress.period)
         if writing and every and (progress.period % every == 0 or progress.period == trainer.num_evals):
             save(progress)
         mean = progress.metrics["eval_return"][:, progress.period - 1].mean()
@@ -302,8 +330,6 @@ def _run(job, out: Path | None, options: dict, start, *, tensorboard: bool, show
             raise Interrupted(out, result.periods, trainer.num_evals, done)
     finally:
         bar.close()
-        if writer is not None:
-            writer.close()
         for manager in managers:
             manager.close()
     if writing:
