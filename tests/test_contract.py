@@ -89,13 +89,27 @@ def test_vmapped_member_equals_its_own_run(job):
         np.testing.assert_allclose(a[1], b, rtol=1e-4, atol=1e-5)
 
 
-def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
-    traces = []
+def counting_traces(job):
+    """The job with its trainer's init and period counting their traces: {"init": [...], "period": [...]}."""
+    traces = {"init": [], "period": []}
+    init, period = job.trainer.init, job.trainer.period
     trainer = job.trainer._replace(
-        train=lambda key, hp, env=None: (traces.append(None), job.trainer.train(key, hp, env))[1])
+        init=lambda key, hp, env=None: (traces["init"].append(None), init(key, hp, env))[1],
+        period=lambda run, hp, env=None: (traces["period"].append(None), period(run, hp, env))[1])
+    return job._replace(trainer=trainer), traces
+
+
+def traced_once(traces) -> bool:
+    """One compile: init traced once, the period once for its shapes and once for its body at most,
+    never again per chunk, point or seed."""
+    return len(traces["init"]) == 1 and 1 <= len(traces["period"]) <= 2
+
+
+def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
+    counted, traces = counting_traces(job)
     points = [{"gamma": 0.9}, {"gamma": 0.99}]
-    result = sweep(job._replace(trainer=trainer), points, seeds=[0, 1], chunk_size=3)  # two chunks
-    assert len(traces) == 1 and result.metrics["eval_return"].shape == (2, 2, 2)
+    result = sweep(counted, points, seeds=[0, 1], chunk_size=3)  # two chunks
+    assert traced_once(traces) and result.metrics["eval_return"].shape == (2, 2, 2)
     one_by_one = jax.jit(jax.vmap(job.trainer.train, in_axes=(0, None)))  # the seeds of one point
     for point, swept in zip(points, result.metrics["eval_return"]):
         alone = one_by_one(seed_keys([0, 1]), job.hparams._replace(gamma=jnp.float32(point["gamma"])))

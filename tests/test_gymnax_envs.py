@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_contract import counting_traces, traced_once
 
 from purerl import envs, experiment, networks, records, registry, run
 from purerl.spec import JobSpec
@@ -161,11 +162,9 @@ def test_a_sweep_over_an_env_param_compiles_once_and_its_members_equal_runs_trai
     points = grid({"env.gravity": [4.9, 19.6], "lr": [1e-3]})
     assert with_env_params(run.build(spec), points).spec.env_params == {"gravity": 9.8}  # now traced
     job = run.build(spec.replace(env_params={"gravity": 9.8}), max_devices=1)
-    traces = []
-    trainer = job.trainer._replace(
-        train=lambda key, hp, env=None: (traces.append(None), job.trainer.train(key, hp, env))[1])
-    result = sweep(job._replace(trainer=trainer), points, devices=1)
-    assert len(traces) == 1  # one trace serves both values
+    counted, traces = counting_traces(job)
+    result = sweep(counted, points, devices=1)
+    assert traced_once(traces)  # one trace serves both values
     np.testing.assert_array_equal(result.env_params["env.gravity"], np.float32([4.9, 19.6]))
     alone = run.train(spec.replace(env_params={"gravity": 19.6}, settings={"lr": 1e-3}))
     np.testing.assert_array_equal(result.metrics["eval_return"][1], alone.metrics["eval_return"])
