@@ -58,7 +58,9 @@ def device_copies(x):
     return [np.asarray(shard.data) for shard in x.addressable_shards]
 
 
-@pytest.mark.parametrize("env_id, devices", [("CartPole-v1", 4), ("CartPole-v1", 2), ("Pendulum-v1", 4)])
+@pytest.mark.parametrize("env_id, devices", [
+    pytest.param("CartPole-v1", 4, marks=pytest.mark.slow), ("CartPole-v1", 2),
+    pytest.param("Pendulum-v1", 4, marks=pytest.mark.slow)])  # the 4-device ones with the slow tests
 def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id, devices):
     """8 actors split over 4 (or 2) devices and on 1 device: same parameters after 3 updates, seeds
     vmapped; on several devices every device holds bit-identical parameters and Adam state."""

@@ -34,6 +34,7 @@ def check_rows(text: str, algos: list[str], ceilings: list[str]) -> None:
         assert all(math.isfinite(v) and v > 0 for v in values), (what, values)
 
 
+@pytest.mark.slow  # the ceiling's and DQN's compiles
 def test_quick_dqn_row_without_sweep_and_compile_parts(tmp_path):
     bench = load_bench()
     out = tmp_path / "table.md"

@@ -14,6 +14,13 @@ from purerl.sweep import sweep
 ALGOS = [pytest.param(a, marks=pytest.mark.slow) if a == "td3" else a for a in registry.ALGORITHMS]
 # Op by op without jit, REINFORCE's whole episodes and the actor-critics' scans take a minute or so.
 EAGER_SLOW = {"reinforce", "td3", "sac", "ppo"}
+# The batched-program checks compile two programs each: in the default suite for one algorithm of
+# each kind (tabular, value-based, on-policy actor-critic, off-policy actor-critic), the others slow.
+BATCHED_DEFAULT = {"q_learning", "dqn", "ppo", "ddpg"}
+
+
+def some_slow(fast):
+    return [pytest.param(a, marks=pytest.mark.slow) if a not in fast else a for a in registry.ALGORITHMS]
 
 
 def tiny_job(name, updates_per_eval=2, **overrides):
@@ -52,7 +59,7 @@ def test_update_keeps_state_structure_and_is_finite(job):
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(a, marks=pytest.mark.slow) if a in EAGER_SLOW else a for a in registry.ALGORITHMS]
+    "name", some_slow(set(registry.ALGORITHMS) - EAGER_SLOW)
 )
 def test_jit_equals_no_jit(name):
     job = tiny_job(name)
@@ -81,7 +88,9 @@ def test_same_seed_is_bit_identical_and_seeds_differ(job):
     assert any(not np.array_equal(a, b) for a, b in zip(params_0, params_1))
 
 
-def test_vmapped_member_equals_its_own_run(job):
+@pytest.mark.parametrize("name", some_slow(BATCHED_DEFAULT))
+def test_vmapped_member_equals_its_own_run(name):
+    job = tiny_job(name)
     keys = seed_keys([5, 6])
     batched = jax.jit(jax.vmap(job.trainer.train, in_axes=(0, None)))(keys, job.hparams)
     single = jax.jit(job.trainer.train)(keys[1], job.hparams)
@@ -105,7 +114,9 @@ def traced_once(traces) -> bool:
     return len(traces["init"]) == 1 and 1 <= len(traces["period"]) <= 2
 
 
-def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(job):
+@pytest.mark.parametrize("name", some_slow(BATCHED_DEFAULT - {"ddpg"}))
+def test_sweep_compiles_once_and_its_members_equal_runs_trained_one_by_one(name):
+    job = tiny_job(name)
     counted, traces = counting_traces(job)
     points = [{"gamma": 0.9}, {"gamma": 0.99}]
     result = sweep(counted, points, seeds=[0, 1], chunk_size=3)  # two chunks

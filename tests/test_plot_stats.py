@@ -79,6 +79,7 @@ def load_results_script():
     return module
 
 
+@pytest.mark.slow  # every row of the results table compiles
 def test_results_script_end_to_end_on_a_tiny_budget(tmp_path, capsys):
     results = load_results_script()
     common = ["--seeds", "3", "--out", str(tmp_path), "--only", "q_learning-frozenlake", "sarsa-frozenlake",

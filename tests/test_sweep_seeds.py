@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from purerl import records, report
 from purerl.cli import main
@@ -16,6 +17,7 @@ JOB = ["--env", "CartPole-v1", "--total-steps", "1024", "--set", "num_evals=2", 
        "num_envs=4", "batch_size=16", "buffer_size=256", "learning_starts=0"]
 
 
+@pytest.mark.slow  # a sweep and two runs compile
 def test_eval_seeds_are_fresh_and_equal_purerl_train_of_the_best_point(tmp_path, capsys):
     out = tmp_path / "sweep"
     assert main(["sweep", "dqn", *JOB, "--grid", "lr=0.003,0.0003", "env.gravity=9.8,19.6", "--seeds", "3",
@@ -52,6 +54,7 @@ def test_eval_seeds_must_be_positive(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "purerl: error: --eval-seeds must be positive, got 0"
 
 
+@pytest.mark.slow  # three training processes
 def test_a_second_process_reads_the_compiled_program_from_the_cache(tmp_path):
     """Two `purerl train` processes of one config: the second compiles from the cache, to the same
     numbers; config.json records the cache, and `--no-compile-cache` turns it off."""
