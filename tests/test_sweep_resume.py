@@ -1,9 +1,11 @@
 """Sweeps that survive preemption: a chunked sweep SIGKILLed part-way and resumed (`purerl sweep
 --resume`) ends bit-identical to the same sweep left alone, in 1 process and in 2 processes of one
-JAX runtime; a resume on another device count is refused in one line."""
+JAX runtime (or resumed in 1 process with as many devices); a resume on another device count is
+refused in one line."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -117,8 +119,13 @@ def test_a_killed_two_process_sweep_resumed_equals_the_sweep_left_alone(tmp_path
     assert results[2][0] == -signal.SIGKILL, results[2][2][-2000:]
     assert not (killed / "p1").exists() and not (killed / "p0" / "summary.json").exists()
 
-    # Both processes continue from the first one's results dir.
-    resumed = finish(*distributed(["sweep", "--resume", str(killed / "p0")], [[], []]))
-    assert [code for code, _, _ in resumed] == [0, 0], resumed[0][2][-2000:] + resumed[1][2][-2000:]
+    # Both processes continue from the first one's results dir; a copy continues in one process with
+    # as many devices (4), which is as good.
+    shutil.copytree(killed / "p0", tmp_path / "one-process")
+    four_devices = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    alone = start(["sweep", "--resume", str(tmp_path / "one-process")], env=four_devices)
+    resumed = finish(*distributed(["sweep", "--resume", str(killed / "p0")], [[], []]), alone)
+    assert [code for code, _, _ in resumed] == [0, 0, 0], "".join(err[-2000:] for _, _, err in resumed)
     assert outcome(killed / "p0") == outcome(whole / "p0")
+    assert outcome(tmp_path / "one-process") == outcome(whole / "p0")
     assert records.read_summary(whole / "p0")["devices"] == 4
