@@ -49,6 +49,7 @@ def test_create_names_the_problem(kwargs, message):
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.slow  # two runs and a training process
 def test_the_python_api_purerl_train_and_its_config_give_the_same_numbers_bit_for_bit(tmp_path):
     """`run.train(spec)`, `experiment.train(spec, a)` and, in another process,
     `purerl train --config a/config.json --out b` give the same per-seed numbers and metrics."""

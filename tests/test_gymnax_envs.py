@@ -52,6 +52,7 @@ def test_the_refusals_name_the_problem():
             run.build(tiny_spec(algo, env_id))
 
 
+@pytest.mark.slow  # a CNN DQN and an A3C run compile and train
 def test_a_sample_of_pairs_really_trains(tmp_path):
     """DQN with the CNN on Breakout (sticky actions), A3C on Catch: compiled and run end to end,
     summary.json records the network "auto" chose and the sticky-action probability."""

@@ -69,7 +69,8 @@ def device_copies(x):
     return [np.asarray(shard.data) for shard in x.addressable_shards]
 
 
-@pytest.mark.parametrize("env_id, devices, seeds", [("CartPole-v1", 4, [0, 1]), ("Pendulum-v1", 2, 0)])
+@pytest.mark.parametrize("env_id, devices, seeds", [
+    pytest.param("CartPole-v1", 4, [0, 1], marks=pytest.mark.slow), ("Pendulum-v1", 2, 0)])
 def test_the_same_settings_are_the_same_run_on_several_devices_and_on_one(env_id, devices, seeds):
     """8 actors split over 4 (or 2) devices and on 1 device: the same state and metrics after 3 updates
     of 2 epochs x 2 minibatches (seeds vmapped, or one seed); every device holds bit-identical

@@ -44,6 +44,7 @@ def test_four_devices_equal_one_device_in_chunks_and_whole():
         np.testing.assert_allclose(chunked.metrics[name], values, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # two sweeps compile
 def test_a_sweep_that_does_not_fit_runs_in_chunks_with_the_same_results():
     job = tiny_job("q_learning")
     points = grid({"lr": [0.05, 0.2], "gamma": [0.9, 0.99]})

@@ -73,6 +73,7 @@ def test_non_slippery_is_solved(algo):
         assert np.all(q0 < GAMMA**5 - 0.05), q0
 
 
+@pytest.mark.slow  # a learning check: 4 seeds x 5M env steps
 def test_q_learning_on_discretised_cartpole():
     """TARGETS.md: greedy return >= 400 within 5M steps through the discretiser."""
     job = prepare(
