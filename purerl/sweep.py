@@ -35,6 +35,7 @@ from purerl import parallel, registry
 from purerl.driver import to_hparams
 from purerl.envs import env_param_fields, set_params
 from purerl.run import Job, build, chunk_of_periods, env_steps
+from purerl.run import progress_shapes as run_progress_shapes
 
 AXIS = "sweep"  # the mesh axis runs are split over
 ENV = "env."  # a point's names for env params: env.gravity
@@ -290,24 +291,21 @@ def sweep(
     begin = time.perf_counter()
     init_jit, chunk_jit = compile_sweep(job, mesh, max_periods)
     length = np.int32(max_periods)
-    split = NamedSharding(mesh, SPLIT)
     while True:
         chunk = -(-chunk // mesh.size) * mesh.size
         first = inputs(0, chunk)
         init = init_jit.lower(*first).compile()
-        state_shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=split),
-                                    jax.eval_shape(init_jit, *first))
-        program = chunk_jit.lower(state_shapes, first[1], shared, length).compile()
+        program = chunk_jit.lower(init.out_info, first[1], shared, length).compile()
         if chunk_size is not None or chunk == mesh.size or _memory(program) <= limit:
             break
         chunk = -(-chunk // 2)
     num_chunks = -(-runs // chunk)
     compile_s = time.perf_counter() - begin
 
-    metric_shapes = jax.eval_shape(chunk_jit, state_shapes, first[1], shared, length)[1]
     if start is None:
         step = 0
-        metrics = {k: np.zeros((num_chunks * chunk, num_evals), v.dtype) for k, v in metric_shapes.items()}
+        shapes = program.out_info[1]  # the chunk program's metrics
+        metrics = {k: np.zeros((num_chunks * chunk, num_evals), v.dtype) for k, v in shapes.items()}
     else:
         step, metrics = start.step, {k: np.array(v) for k, v in start.metrics.items()}
     begin = time.perf_counter()
@@ -337,15 +335,10 @@ def sweep(
 def progress_shapes(job: Job, chunk: int, num_chunks: int, devices: int) -> SweepProgress:
     """The shapes (ShapeDtypeStructs) of a sweep's `SweepProgress` with `num_chunks` calls of
     `chunk` runs: what a checkpoint of it is restored like. The job must trace the swept settings."""
-    seeds = jax.ShapeDtypeStruct((chunk,), jnp.uint32)
-    keys = jax.eval_shape(jax.vmap(jax.random.key), seeds)
-    state = jax.eval_shape(jax.vmap(job.trainer.init, in_axes=(0, None, None)), keys, job.hparams,
-                           job.env_params)
-    metrics = jax.eval_shape(jax.vmap(job.trainer.period, in_axes=(0, None, None)), state, job.hparams,
-                             job.env_params)[1]
+    like = run_progress_shapes(job._replace(spec=job.spec.replace(seeds=list(range(chunk)))))
     shape = (chunk * num_chunks, job.trainer.num_evals)
-    return SweepProgress(0, state, {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in metrics.items()},
-                         chunk, devices)
+    metrics = {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in like.metrics.items()}
+    return SweepProgress(0, like.state, metrics, chunk, devices)
 
 
 def host_state(state: Any) -> Any:

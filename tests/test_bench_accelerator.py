@@ -1,19 +1,10 @@
 """experiments/bench_accelerator.py end to end on tiny sizes: its table's rows and numbers."""
 
-import importlib.util
 import math
 import re
-from pathlib import Path
 
 import pytest
-
-
-def load_bench():
-    path = Path(__file__).parents[1] / "experiments" / "bench_accelerator.py"
-    spec = importlib.util.spec_from_file_location("bench_accelerator", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from test_plot_stats import load_experiment
 
 
 def numbers(text: str) -> list[float]:
@@ -36,7 +27,7 @@ def check_rows(text: str, algos: list[str], ceilings: list[str]) -> None:
 
 @pytest.mark.slow  # the ceiling's and DQN's compiles
 def test_quick_dqn_row_without_sweep_and_compile_parts(tmp_path):
-    bench = load_bench()
+    bench = load_experiment("bench_accelerator")
     out = tmp_path / "table.md"
     text = bench.main(["--quick", "--envs", "64", "--algos", "dqn", "--skip", "sweep,compile,seeds",
                        "--out", str(out)])
@@ -47,7 +38,7 @@ def test_quick_dqn_row_without_sweep_and_compile_parts(tmp_path):
 
 @pytest.mark.slow
 def test_quick_sweep_compile_and_an_algorithm_per_env(tmp_path):
-    bench = load_bench()
+    bench = load_experiment("bench_accelerator")
     text = bench.main(["--quick", "--algos", "ppo,sac", "--out", str(tmp_path / "table.md")])
     check_rows(text, [("ppo", "CartPole-v1"), ("sac", "Pendulum-v1")],
                [f"gymnax {env}, random actions (ceiling)" for env in ("CartPole-v1", "Pendulum-v1")])
@@ -59,7 +50,7 @@ def test_quick_sweep_compile_and_an_algorithm_per_env(tmp_path):
 
 
 def test_a_row_that_cannot_run_says_why(monkeypatch):
-    bench = load_bench()
+    bench = load_experiment("bench_accelerator")
     monkeypatch.setattr(bench, "algo_rate", lambda *args: (_ for _ in ()).throw(ValueError("too big")))
     monkeypatch.setattr(bench, "raw_rate", lambda *args: (1e6, 1.0))
     text = bench.main(["--quick", "--envs", "64", "--algos", "ppo", "--skip", "sweep,compile,seeds"])

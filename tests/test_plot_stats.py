@@ -71,9 +71,10 @@ def test_plot_names_bad_input_and_exits_2(results_dirs, tmp_path, capsys, bad, m
     assert not (tmp_path / "x.png").exists()
 
 
-def load_results_script():
-    path = Path(__file__).parents[1] / "experiments" / "results.py"
-    spec = importlib.util.spec_from_file_location("results", path)
+def load_experiment(name: str):
+    """The script experiments/NAME.py as a module."""
+    path = Path(__file__).parents[1] / "experiments" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -81,7 +82,7 @@ def load_results_script():
 
 @pytest.mark.slow  # every row of the results table compiles
 def test_results_script_end_to_end_on_a_tiny_budget(tmp_path, capsys):
-    results = load_results_script()
+    results = load_experiment("results")
     common = ["--seeds", "3", "--out", str(tmp_path), "--only", "q_learning-frozenlake", "sarsa-frozenlake",
               "--set", "num_evals=2", "eval_episodes=8"]
     args = [*common, "--scale", "0.0032"]
