@@ -9,7 +9,7 @@
    off-policy algorithms learn from their first update (learning_starts 0) with a replay buffer
    of at least N; PPO and A3C run on one device. A row that cannot run (a setting refused, out of
    memory) says why instead of a number.
-3. `--sweep-runs` DQN CartPole runs as one program (`purerl.sweep.sweep`, one device) against the
+3. `--sweep-runs` DQN CartPole runs as one program (`purerl.runtime.sweep.sweep`, one device) against the
    same runs one by one (`run.train`, one compiled program reused); the one-by-one time is a
    timed subset of the runs, extrapolated.
 4. Compile time of `purerl train dqn` in a fresh process, cold and then from JAX's persistent
@@ -40,9 +40,10 @@ import jax.numpy as jnp
 import numpy as np
 
 import purerl
-from purerl import registry, run
+from purerl.config import registry
 from purerl.envs import make_env
-from purerl.sweep import point_hparams, random_points, sweep
+from purerl.runtime import run
+from purerl.runtime.sweep import point_hparams, random_points, sweep
 
 DISCRETE, CONTINUOUS = "CartPole-v1", "Pendulum-v1"
 ALGOS = {"dqn": DISCRETE, "reinforce": DISCRETE, "a3c": DISCRETE, "ppo": DISCRETE,

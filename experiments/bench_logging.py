@@ -51,7 +51,7 @@ class Clock:
 
 def uninterrupted(spec):
     """(env steps/s, one-off s) of (a)."""
-    from purerl import run
+    from purerl.runtime import run
 
     job = run.build(spec)
     chunk = []
@@ -80,7 +80,8 @@ def logged(spec, out: Path, wandb: bool):
 
 def logger_ms(spec, result, out: Path, wandb: bool) -> float:
     """Milliseconds per chunk that metrics.csv, TensorBoard and W&B take to write one evaluation."""
-    from purerl import loggers, run
+    from purerl.io import loggers
+    from purerl.runtime import run
 
     job = run.build(spec)
     seeds, steps = job.seeds, job.trainer.steps_per_period
@@ -110,7 +111,7 @@ def main(argv=None):
 
     import numpy as np
 
-    from purerl.spec import JobSpec
+    from purerl.config.spec import JobSpec
 
     wandb = not args.no_wandb and importlib.util.find_spec("wandb") is not None
     if wandb:  # nothing leaves the machine; W&B's own files go to a temporary dir

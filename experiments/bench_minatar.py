@@ -19,8 +19,8 @@ import time
 import jax
 import jax.numpy as jnp
 
-from purerl import run
 from purerl.envs import make_env
+from purerl.runtime import run
 
 results = importlib.import_module("results")  # experiments/results.py: the README rows' settings
 

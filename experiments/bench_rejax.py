@@ -78,7 +78,7 @@ from pathlib import Path
 
 import numpy as np
 
-from purerl.run import prepare, train
+from purerl.runtime.run import prepare, train
 
 ROOT = Path(__file__).resolve().parent.parent
 REJAX_ENV = ROOT / ".venv-rejax"

@@ -1,6 +1,6 @@
 """A 64-run DQN CartPole sweep (16 points x 4 seeds) three ways, side by side in one run.
 
-1. sweep: `purerl.sweep.sweep`, every run in one compiled program (compile included), split
+1. sweep: `purerl.runtime.sweep.sweep`, every run in one compiled program (compile included), split
    over one device per core as `purerl sweep` does on CPU.
 2. queue: the same 64 runs as separate `purerl train` processes, `--parallel` at a time,
    as a job queue runs them (each process pays its own start-up and compile).
@@ -30,14 +30,14 @@ import numpy as np
 
 from purerl.experiment import cpu_device_per_core  # imports nothing that starts a JAX backend
 
-# The 16 points of the grid lr x gamma, lr varying slowest (as purerl.sweep.grid orders them).
+# The 16 points of the grid lr x gamma, lr varying slowest (as purerl.runtime.sweep.grid orders them).
 POINTS = [{"lr": lr, "gamma": gamma}
           for lr in (5e-5, 1.5e-4, 5e-4, 1.5e-3) for gamma in (0.95, 0.98, 0.99, 0.995)]
 SEEDS = [0, 1, 2, 3]
 
 
 def run_sweep(job):
-    from purerl.sweep import sweep
+    from purerl.runtime.sweep import sweep
 
     begin = time.perf_counter()
     result = sweep(job, POINTS, SEEDS)
@@ -45,8 +45,8 @@ def run_sweep(job):
 
 
 def run_sequential(job):
-    from purerl.run import seed_keys
-    from purerl.sweep import point_hparams
+    from purerl.runtime.run import seed_keys
+    from purerl.runtime.sweep import point_hparams
 
     begin = time.perf_counter()
     hparams, _ = point_hparams(job, POINTS)
@@ -97,7 +97,7 @@ def main(argv=None):
     parser.add_argument("--skip-queue", action="store_true", help="leave out the separate processes")
     args = parser.parse_args(argv)
     cpu_device_per_core()  # as `purerl sweep` does: on CPU the runs split over the cores
-    from purerl.run import prepare
+    from purerl.runtime.run import prepare
 
     job = prepare("dqn", "CartPole-v1", total_steps=args.total_steps)
     runs = len(POINTS) * len(SEEDS)

@@ -16,7 +16,7 @@ import time
 
 import jax
 
-from purerl.run import prepare
+from purerl.runtime.run import prepare
 
 
 def best_time(fn, *args, repeats):

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import gymnax
 
-from purerl import records, registry, run
-from purerl.spec import JobSpec
+from purerl.config import registry
+from purerl.config.spec import JobSpec
+from purerl.io import records
+from purerl.runtime import run
 
 # One footnote per kind of refusal, matched on the start of `build`'s one-line message.
 REASONS = {

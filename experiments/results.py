@@ -27,9 +27,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from purerl import experiment, plot, records, registry, stats
-from purerl.report import random_return
-from purerl.spec import JobSpec
+from purerl import experiment
+from purerl.analysis import plot, stats
+from purerl.analysis.report import random_return
+from purerl.config import registry
+from purerl.config.spec import JobSpec
+from purerl.io import records
 
 CARTPOLE_BINS = [3, 3, 8, 12]  # x, x_dot, theta, theta_dot
 CARTPOLE_BOUNDS = [[-2.4, 2.4], [-3.0, 3.0], [-0.2095, 0.2095], [-3.5, 3.5]]

@@ -1,5 +1,5 @@
 """rliable 1.2.0's own outputs on fixed inputs: the fixture that tests/test_report.py checks
-purerl's estimators (`purerl.stats`) against.
+purerl's estimators (`purerl.analysis.stats`) against.
 
 rliable is no dependency of purerl, so this script creates a separate virtual environment
 (`.venv-rliable`, from PyPI: rliable 1.2.0 with pandas < 3, which its seaborn import needs) and runs

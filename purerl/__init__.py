@@ -9,10 +9,11 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Algorithm": "purerl.driver", "Trainer": "purerl.driver", "make_trainer": "purerl.driver",
-    "to_hparams": "purerl.driver", "Env": "purerl.envs", "make_env": "purerl.envs", "Job": "purerl.run",
-    "Result": "purerl.run", "build": "purerl.run", "prepare": "purerl.run", "train": "purerl.run",
-    "JobSpec": "purerl.spec",
+    "Algorithm": "purerl.algos.base", "Trainer": "purerl.runtime.driver",
+    "make_trainer": "purerl.runtime.driver", "to_hparams": "purerl.runtime.driver",
+    "Env": "purerl.envs", "make_env": "purerl.envs", "Job": "purerl.runtime.run",
+    "Result": "purerl.runtime.run", "build": "purerl.runtime.run", "prepare": "purerl.runtime.run",
+    "train": "purerl.runtime.run", "JobSpec": "purerl.config.spec",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -9,10 +9,10 @@ import pytest
 
 from purerl.algos import a3c
 from purerl.cli import main
-from purerl.driver import to_hparams
+from purerl.core.returns import gae
 from purerl.envs import make_env
-from purerl.returns import gae
-from purerl.run import prepare, seed_keys, train
+from purerl.runtime.driver import to_hparams
+from purerl.runtime.run import prepare, seed_keys, train
 
 # A rollout of 4 steps, gamma 0.9: step 1 is cut by the time limit (bootstrap from V(s'_1) = 5),
 # step 2 ends in a terminal state with both flags set (no bootstrap), step 3 is cut by the end

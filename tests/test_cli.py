@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purerl import records
 from purerl.cli import main
-from purerl.cli_args import parse_value
+from purerl.cli.args import parse_value
+from purerl.io import records
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
 
@@ -157,7 +157,7 @@ def test_values_parse_as_json_where_they_can():
     ("MISSING", "lacks the fields seeds"),
 ])
 def test_bad_config_files_are_refused_in_one_line(tmp_path, capsys, content, message):
-    from purerl.spec import JobSpec
+    from purerl.config.spec import JobSpec
 
     spec = JobSpec.create("q_learning", total_steps=3200).to_dict()
     path = tmp_path / "spec.json"

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import registry
-from purerl.run import build, prepare, seed_keys
-from purerl.sweep import sweep
+from purerl.config import registry
+from purerl.runtime.run import build, prepare, seed_keys
+from purerl.runtime.sweep import sweep
 
 # TD3 is DDPG's module with three settings on (test_ddpg.py checks each); its contract runs with the
 # slow tests, keeping the default suite within CI's time.

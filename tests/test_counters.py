@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from purerl.algos import a3c, ddpg, dqn, tabular
-from purerl.driver import to_hparams
+from purerl.core.policies import INT32_MAX, increment, linear_schedule, updates_until
 from purerl.envs import make_env
-from purerl.policies import INT32_MAX, increment, linear_schedule, updates_until
+from purerl.runtime.driver import to_hparams
 
 TWO_31 = 2**31
 

@@ -7,9 +7,9 @@ import optax
 import pytest
 
 from purerl.algos import ddpg
-from purerl.driver import to_hparams
 from purerl.envs import make_env
-from purerl.run import prepare, train
+from purerl.runtime.driver import to_hparams
+from purerl.runtime.run import prepare, train
 
 
 def test_critic_target_does_not_bootstrap_at_termination():

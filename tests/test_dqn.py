@@ -7,9 +7,9 @@ import pytest
 
 from purerl.algos import dqn
 from purerl.cli import main
-from purerl.driver import to_hparams
 from purerl.envs import Transition, make_env
-from purerl.run import prepare, train
+from purerl.runtime.driver import to_hparams
+from purerl.runtime.run import prepare, train
 
 
 def hand_made_batch():

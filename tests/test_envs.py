@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from purerl.core.policies import epsilon_greedy, greedy, linear_schedule
 from purerl.envs import evaluate, make_env
-from purerl.policies import epsilon_greedy, greedy, linear_schedule
 
 CARTPOLE_BOUNDS = [[-2.4, 2.4], [-3, 3], [-0.2095, 0.2095], [-3.5, 3.5]]
 

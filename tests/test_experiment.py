@@ -8,9 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from purerl import experiment, records, run
+from purerl import experiment
 from purerl.cli import main
-from purerl.spec import JobSpec
+from purerl.config.spec import JobSpec
+from purerl.io import records
+from purerl.runtime import run
 
 SMALL_DQN = {"num_evals": 2, "eval_episodes": 4, "learning_starts": 100, "buffer_size": 500, "batch_size": 32}
 

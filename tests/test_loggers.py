@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purerl import experiment, loggers, records
+from purerl import experiment
 from purerl.cli import main
-from purerl.spec import JobSpec
+from purerl.config.spec import JobSpec
+from purerl.io import loggers, records
 
 TINY = {"num_evals": 3, "eval_episodes": 4}
 ARGS = ["train", "q_learning", "--env", "FrozenLake-misc", "--seeds", "2", "--total-steps", "960",

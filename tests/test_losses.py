@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import losses
+from purerl.core import losses
 
 JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 

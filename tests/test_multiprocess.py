@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from purerl import records
+from purerl.io import records
 
 pytestmark = pytest.mark.slow  # each test starts three JAX processes
 

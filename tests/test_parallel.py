@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import parallel
-from purerl.networks import MLP
+from purerl.core import parallel
+from purerl.nets.networks import MLP
 
 NET = MLP((16, 3))
 

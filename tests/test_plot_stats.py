@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purerl import records, stats
+from purerl.analysis import stats
 from purerl.cli import main
+from purerl.io import records
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8", "--seeds", "3"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

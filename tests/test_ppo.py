@@ -1,7 +1,7 @@
 """PPO: the clipped objective, minibatches, device equivalence, diagnostics, and the TARGETS.md rows.
 
 GAE's stop at termination and bootstrap at truncation are checked against hand-computed values in
-test_a3c.py (`purerl.returns.gae`, which PPO shares).
+test_a3c.py (`purerl.core.returns.gae`, which PPO shares).
 """
 
 import jax
@@ -9,11 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import losses
 from purerl.algos import ppo
-from purerl.driver import to_hparams
+from purerl.core import losses
 from purerl.envs import make_env
-from purerl.run import prepare, seed_keys, train
+from purerl.runtime.driver import to_hparams
+from purerl.runtime.run import prepare, seed_keys, train
 
 # eps = 0.2; each row: ratio, advantage, loss -min(r A, clip(r, 0.8, 1.2) A), d loss / d ratio.
 CLIP_CASES = np.array([

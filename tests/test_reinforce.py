@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import losses
 from purerl.algos import reinforce
-from purerl.distributions import Categorical
-from purerl.networks import Table
-from purerl.run import prepare, train
+from purerl.core import losses
+from purerl.core.distributions import Categorical
+from purerl.nets.networks import Table
+from purerl.runtime.run import prepare, train
 
 JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 

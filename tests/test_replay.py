@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from purerl import replay
+from purerl.core import replay
 from purerl.envs import Transition
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from purerl import experiment, report, stats
+from purerl import experiment
+from purerl.analysis import report, stats
 from purerl.cli import main
-from purerl.spec import JobSpec
-from purerl.sweep import grid
+from purerl.config.spec import JobSpec
+from purerl.runtime.sweep import grid
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rliable_reference.json").read_text())
 CASES = list(FIXTURE["cases"])

@@ -13,9 +13,10 @@ import jax
 import numpy as np
 import pytest
 
-from purerl import checkpoint, records, run
 from purerl.cli import main
-from purerl.run import prepare, progress_shapes, train, train_chunked
+from purerl.io import records
+from purerl.runtime import checkpoint, run
+from purerl.runtime.run import prepare, progress_shapes, train, train_chunked
 
 # The algorithm, its settings and when to kill it: DQN right after its checkpoint at evaluation 2;
 # A3C at evaluation 3, one evaluation past its checkpoint at 2 (the resume reruns it, adding no rows).
@@ -29,9 +30,9 @@ RUNS = {
 # results (metrics rows, checkpoint) are written: a real kill, at a reproducible point.
 KILLER = """
 import os, signal, sys
-import purerl.run
+import purerl.runtime.run
 
-chunked = purerl.run.train_chunked
+chunked = purerl.runtime.run.train_chunked
 
 def train_chunked(*args, on_chunk, **kwargs):
     def then_kill(progress, chunk_s):
@@ -40,7 +41,7 @@ def train_chunked(*args, on_chunk, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
     return chunked(*args, on_chunk=then_kill, **kwargs)
 
-purerl.run.train_chunked = train_chunked
+purerl.runtime.run.train_chunked = train_chunked
 from purerl.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from purerl.algos import sac
-from purerl.distributions import TanhNormal, tanh_log_det_jacobian
+from purerl.core.distributions import TanhNormal, tanh_log_det_jacobian
 from purerl.envs import make_env
-from purerl.run import prepare, train
+from purerl.runtime.run import prepare, train
 
 JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 

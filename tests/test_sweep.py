@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from test_contract import tiny_job
 
-from purerl import records
+from purerl.analysis.plot import load
 from purerl.cli import main
-from purerl.plot import load
-from purerl.sweep import grid, random_points, sweep
+from purerl.io import records
+from purerl.runtime.sweep import grid, random_points, sweep
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
 

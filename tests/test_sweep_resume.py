@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from purerl import records
+from purerl.io import records
 
 pytestmark = pytest.mark.slow  # each test starts several JAX processes
 
@@ -32,11 +32,11 @@ import purerl.cli
 
 start_processes = purerl.cli.start_processes
 
-def then_patch(args):  # purerl.sweep imports gymnax, which starts JAX: after jax.distributed
+def then_patch(args):  # purerl.runtime.sweep imports gymnax, which starts JAX: after jax.distributed
     start_processes(args)
-    import purerl.sweep
+    import purerl.runtime.sweep
 
-    sweep = purerl.sweep.sweep
+    sweep = purerl.runtime.sweep.sweep
 
     def killing(*args, on_chunk, **kwargs):
         def then_kill(progress):
@@ -45,7 +45,7 @@ def then_patch(args):  # purerl.sweep imports gymnax, which starts JAX: after ja
                 os.kill(os.getpid(), signal.SIGKILL)
         return sweep(*args, on_chunk=then_kill, **kwargs)
 
-    purerl.sweep.sweep = killing
+    purerl.runtime.sweep.sweep = killing
 
 purerl.cli.start_processes = then_patch
 sys.exit(purerl.cli.main(sys.argv[1:]))

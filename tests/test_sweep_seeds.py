@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from purerl import records, report
+from purerl.analysis import report
 from purerl.cli import main
+from purerl.io import records
 
 # DQN on CartPole-v1 over lr x gravity (an env param): 4 points, tiny budget.
 JOB = ["--env", "CartPole-v1", "--total-steps", "1024", "--set", "num_evals=2", "eval_episodes=8",

@@ -12,7 +12,7 @@ from frozen_lake_model import (
 )
 
 from purerl.algos.tabular import averaged_update, td_target
-from purerl.run import prepare, train
+from purerl.runtime.run import prepare, train
 
 GAMMA = 0.99
 

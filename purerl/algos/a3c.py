@@ -18,7 +18,7 @@ anneals linearly to zero over the run, as in the paper.
 `num_envs` counts the learner's actors, all devices together: `devices` only
 splits them over a device mesh with `jax.shard_map`, each device holding
 num_envs / devices of them, and the gradients are averaged with `lax.pmean`
-(`purerl.parallel`). The paper's asynchronous (Hogwild) workers become one
+(`purerl.core.parallel`). The paper's asynchronous (Hogwild) workers become one
 synchronous learner that sees the same parallel actors without stale
 gradients. Each actor carries its own PRNG key and every device starts from
 the same parameters, so the same settings are the same run, to float
@@ -30,7 +30,6 @@ the env step; the log-probability is that of the unclipped sample.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -38,28 +37,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, networks, parallel, settings
-from purerl.distributions import Categorical, Normal, sample_each
-from purerl.driver import Algorithm
+from purerl.algos.base import Algorithm
+from purerl.algos.onpolicy import Actors, rollout, to_env
+from purerl.config.algorithms import A3C
+from purerl.core import losses, parallel
+from purerl.core.distributions import Categorical, Normal, sample_each
+from purerl.core.policies import increment
+from purerl.core.returns import gae
 from purerl.envs import Env
-from purerl.policies import increment
-from purerl.returns import gae
-from purerl.rollout import Actors, rollout, to_env
-from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.nets import networks
 
 Array = jax.Array
-
-
-class HParams(NamedTuple):
-    lr: float = 2e-3  # initial Adam step size
-    lr_decay: float = 1.0  # fraction of lr annealed away linearly over the run (paper: 1, to 0)
-    gamma: float = 0.99
-    gae_lambda: float = 1.0  # 1: n-step returns (A3C); < 1: GAE(lambda)
-    value_coef: float = 0.5  # weight of (R - V)^2
-    entropy_coef: float = 0.003  # weight of the entropy bonus
-    max_grad_norm: float = 0.5  # global-norm gradient clipping
-    reward_scale: float = 0.1  # rewards are multiplied by this in the losses (keeps V near unit scale)
-    init_log_std: float = -0.5  # Gaussian policies: initial log-std in [-1, 1] action units
+HParams = A3C.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = A3C.static  # the static settings, with defaults
 
 
 class State(NamedTuple):
@@ -82,53 +72,36 @@ def make_optimizer(hp: HParams, progress: Array = 0.0) -> optax.GradientTransfor
     return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(step_size(hp, progress)))
 
 
-def make_a3c(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 8,
-    rollout_len: int = 32,
-    devices: int = 0,
-    network: str = "auto",
-    hidden: Sequence[int] = (64, 64),
-    activation: str = "tanh",
-    state_dependent_std: bool = False,
-) -> Algorithm:
+def make_a3c(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """Synchronous advantage actor-critic, its actors split over `devices` devices.
 
     Args:
       env: the environment.
       total_steps: env steps per seed, over which the step size anneals.
-      num_envs: the learner's actors, all devices together.
-      rollout_len: n, env steps per actor per update.
-      devices: devices the actors are split over; it must divide num_envs.
-        0: as many as divide num_envs, up to every device.
-      network: the policy and value networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids, else mlp).
-      hidden: their hidden layer sizes.
-      activation: their hidden nonlinearity.
-      state_dependent_std: Box actions: the policy network outputs the
-        log-std too, instead of a learned state-independent vector.
+      **static: the static settings (`purerl.config.algorithms.A3CStatic`); those not given take
+        its defaults.
     """
-    if min(num_envs, rollout_len) <= 0 or devices < 0:
+    s = Static(**static)
+    if min(s.num_envs, s.rollout_len) <= 0 or s.devices < 0:
         raise ValueError("num_envs and rollout_len must be positive, devices non-negative")
-    devices = devices or parallel.divisor_devices(num_envs)
-    if num_envs % devices:
-        raise ValueError(f"devices ({devices}) must divide num_envs ({num_envs}), the actors they split")
-    steps_per_update = num_envs * rollout_len
+    s = s._replace(devices=s.devices or parallel.divisor_devices(s.num_envs))
+    if s.num_envs % s.devices:
+        raise ValueError(f"devices ({s.devices}) must divide num_envs ({s.num_envs}), the actors they split")
+    steps_per_update = s.num_envs * s.rollout_len
     total_updates = total_steps / steps_per_update
     discrete = env.discrete_actions
     dims = env.num_actions if discrete else int(np.prod(env.action_shape))
-    outputs = dims * (1 if discrete or not state_dependent_std else 2)
-    sizes = {"hidden": hidden, "activation": activation}
-    policy = networks.make(network, env, outputs=outputs, last_scale=0.01, **sizes)
-    value = networks.make(network, env, outputs=1, **sizes)
+    outputs = dims * (1 if discrete or not s.state_dependent_std else 2)
+    sizes = {"hidden": s.hidden, "activation": s.activation}
+    policy = networks.make(s.network, env, outputs=outputs, last_scale=0.01, **sizes)
+    value = networks.make(s.network, env, outputs=1, **sizes)
 
     def distribution(params, obs):
         """A categorical over logits [..., A], or a Gaussian [..., D] in [-1, 1] units."""
         out = policy.apply(params["policy"], obs)
         if discrete:
             return Categorical(out)
-        if state_dependent_std:
+        if s.state_dependent_std:
             return Normal(out[..., :dims], params["log_std"] + out[..., dims:])
         return Normal(out, jnp.broadcast_to(params["log_std"], out.shape))
 
@@ -142,11 +115,11 @@ def make_a3c(
 
     def init(key, hp):
         policy_key, value_key, reset_key, actor_key = jax.random.split(key, 4)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         params = {"policy": policy.init(policy_key, obs), "value": value.init(value_key, obs)}
         if not discrete:
             params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
-        actors = Actors(obs, env_state, jax.random.split(actor_key, num_envs))
+        actors = Actors(obs, env_state, jax.random.split(actor_key, s.num_envs))
         return State(params, make_optimizer(hp).init(params), actors, jnp.zeros((), jnp.int32))
 
     def loss_fn(params, traj, hp):
@@ -165,7 +138,7 @@ def make_a3c(
     def update(state, hp, axis_name=None):
         """One rollout and gradient step; with `axis_name`, gradients and metrics are pmean'd."""
         policy = lambda obs, keys: (sample(state.params, obs, keys), None)
-        actors, (traj, _) = rollout(env, policy, state.actors, rollout_len)
+        actors, (traj, _) = rollout(env, policy, state.actors, s.rollout_len)
         (loss, metrics), grads = parallel.loss_and_pgrad(loss_fn, axis_name, has_aux=True)(
             state.params, traj, hp
         )
@@ -181,24 +154,5 @@ def make_a3c(
         keys = jax.random.split(key, obs.shape[0])
         return to_env(env, sample(state.params, obs, keys))
 
-    return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
+    return Algorithm(init, parallel.data_parallel(update, s.devices, STATE_SPEC), act,
                      steps_per_update=steps_per_update)
-
-
-DEFINITION = settings.Definition(
-    make=make_a3c,
-    hparams=HParams,
-    ranges={
-        "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "value_coef": NON_NEGATIVE,
-        "entropy_coef": NON_NEGATIVE, "max_grad_norm": POSITIVE, "reward_scale": POSITIVE,
-        "init_log_std": Range(-20.0, 2.0), "num_envs": POSITIVE, "rollout_len": POSITIVE,
-        "devices": NON_NEGATIVE, "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
-        "activation": one_of("tanh", "relu"), "state_dependent_std": FLAG,
-    },
-    obs="any",
-    actions="any",
-    default_env="CartPole-v1",
-    default_total_steps=500_000,
-    evaluation="sampled",
-    summary="synchronous advantage actor-critic over devices (Mnih et al. 2016)",
-)

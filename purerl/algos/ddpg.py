@@ -29,39 +29,26 @@ bounds) with eps ~ N(0, target_noise^2) and c = target_noise_clip (in half-range
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, networks, offpolicy, replay, settings
-from purerl.driver import Algorithm
+from purerl.algos import offpolicy
+from purerl.algos.base import Algorithm
+from purerl.config.algorithms import DDPG, TD3
+from purerl.core import losses, replay
+from purerl.core.policies import increment
 from purerl.envs import Env
-from purerl.policies import increment
-from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.nets import networks
 
 Array = jax.Array
+HParams = DDPG.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = DDPG.static  # the static settings, with defaults
+TD3HParams = TD3.hparams  # TD3's defaults (Fujimoto et al. 2018): make_ddpg with TD3.static is TD3
 
 
-class HParams(NamedTuple):
-    actor_lr: float = 1e-4  # Adam step size of the actor (the paper's)
-    critic_lr: float = 1e-3  # Adam step size of the critic (the paper's)
-    gamma: float = 0.99
-    tau: float = 0.005  # Polyak step of both target networks
-    noise_sigma: float = 0.1  # exploration noise scale, as a fraction of the action half-range
-    noise_theta: float = 0.15  # OU mean reversion per step (noise="ou")
-    learning_starts: int = 1_000  # env steps (all envs together) of uniform random actions first
-    target_noise: float = 0.0  # TD3's target-policy smoothing sigma, in half-ranges (0 = off)
-    target_noise_clip: float = 0.5  # TD3's c: the smoothing noise is clipped to [-c, c] half-ranges
-    policy_delay: int = 1  # TD3: the actor and the targets move every policy_delay-th update (1 = off)
-
-
-# TD3's defaults (Fujimoto et al. 2018): both step sizes 1e-3, smoothing noise 0.2 clipped to 0.5,
-# the actor and targets every second update.
-TD3HParams = settings.with_defaults(HParams, "TD3HParams", actor_lr=1e-3, target_noise=0.2,
-                                    policy_delay=2)
 
 
 class State(NamedTuple):
@@ -108,41 +95,24 @@ def smoothed_target_action(unit_action: Array, eps: Array, sigma: Array, clip: A
     return jnp.clip(unit_action + jnp.clip(sigma * eps, -clip, clip), -1.0, 1.0)
 
 
-def make_ddpg(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 1,
-    buffer_size: int = 100_000,
-    batch_size: int = 256,
-    network: str = "auto",
-    hidden: Sequence[int] = (64, 64),
-    noise: str = "gaussian",
-    twin: bool = False,
-) -> Algorithm:
+def make_ddpg(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """DDPG (or, with `twin` and TD3's hparams, TD3) on a Box-action env.
 
     Args:
       env: the environment.
       total_steps: env steps per seed (unused: nothing is scheduled).
-      num_envs: envs stepped together; one gradient step per vectorised step.
-      buffer_size: replay capacity in transitions.
-      batch_size: minibatch size of a gradient step; at most buffer_size.
-      network: the actor and critic networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids,
-        else mlp); the critic takes the action after the encoded observation.
-      hidden: their hidden layer sizes.
-      noise: "gaussian" (independent per step) or "ou" (Ornstein-Uhlenbeck, as in the paper).
-      twin: two critics and the min of their targets (TD3's clipped double Q); the actor follows
-        the first.
+      **static: the static settings (`purerl.config.algorithms.DDPGStatic`); those not given take
+        its defaults.
     """
+    s = Static(**static)
     del total_steps
-    if noise not in ("gaussian", "ou"):
-        raise ValueError(f"noise must be 'gaussian' or 'ou', not {noise!r}")
-    name = "TD3" if twin else "DDPG"
-    dims = offpolicy.check(name, env, num_envs=num_envs, buffer_size=buffer_size, batch_size=batch_size)
-    actor = networks.make(network, env, outputs=dims, hidden=hidden)
-    critics = offpolicy.Critics(networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims),
-                                count=2 if twin else 1)
+    if s.noise not in ("gaussian", "ou"):
+        raise ValueError(f"noise must be 'gaussian' or 'ou', not {s.noise!r}")
+    name = "TD3" if s.twin else "DDPG"
+    dims = offpolicy.check(name, env, num_envs=s.num_envs, buffer_size=s.buffer_size, batch_size=s.batch_size)
+    actor = networks.make(s.network, env, outputs=dims, hidden=s.hidden)
+    critics = offpolicy.Critics(networks.make(s.network, env, outputs=1, hidden=s.hidden, extra_inputs=dims),
+                                count=2 if s.twin else 1)
 
     def mu(params, obs):
         """Deterministic action in [-1, 1] units, [N, D]."""
@@ -153,29 +123,29 @@ def make_ddpg(
 
     def init(key, hp):
         actor_key, critic_key, reset_key, key = jax.random.split(key, 4)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         actor_params = actor.init(actor_key, obs)
-        critic_params = critics.init(critic_key, obs, jnp.zeros((num_envs, dims)))
-        buffer = offpolicy.init_buffer(env, key, env_state, obs, buffer_size)
+        critic_params = critics.init(critic_key, obs, jnp.zeros((s.num_envs, dims)))
+        buffer = offpolicy.init_buffer(env, key, env_state, obs, s.buffer_size)
         return State(actor_params, critic_params, actor_params, critic_params,
                      optax.adam(hp.actor_lr).init(actor_params), optax.adam(hp.critic_lr).init(critic_params),
-                     buffer, obs, env_state, jnp.zeros((num_envs, dims)), key, jnp.zeros((), jnp.int32))
+                     buffer, obs, env_state, jnp.zeros((s.num_envs, dims)), key, jnp.zeros((), jnp.int32))
 
     def explore(state, hp, key):
         """Noisy (or, before learning starts, uniform) actions in env units and the next OU state."""
         normal_key, uniform_key = jax.random.split(key)
-        eps = jax.random.normal(normal_key, (num_envs, dims))
-        if noise == "ou":
+        eps = jax.random.normal(normal_key, (s.num_envs, dims))
+        if s.noise == "ou":
             process = state.noise - hp.noise_theta * state.noise + hp.noise_sigma * eps
         else:
             process = hp.noise_sigma * eps
         unit = mu(state.actor_params, state.obs) + process
-        unit = offpolicy.warm_up(uniform_key, unit, state.updates, hp.learning_starts, num_envs)
+        unit = offpolicy.warm_up(uniform_key, unit, state.updates, hp.learning_starts, s.num_envs)
         return to_env(unit), process
 
     def critic_loss(critic_params, state, batch, noise_key, hp):
         """Every critic regresses to the one target y: sum_i mean 0.5 (y - Q_i(s, a))^2."""
-        eps = jax.random.normal(noise_key, (batch_size, dims))
+        eps = jax.random.normal(noise_key, (s.batch_size, dims))
         a_t = smoothed_target_action(mu(state.target_actor_params, batch.next_obs), eps,
                                      hp.target_noise, hp.target_noise_clip)
         q_t = critics.apply(state.target_critic_params, batch.next_obs, a_t)  # [C, B]
@@ -213,50 +183,14 @@ def make_ddpg(
         done = (transition.terminated | transition.truncated)[:, None]
         state = state._replace(
             buffer=buffer, obs=obs, env_state=env_state,
-            noise=jnp.where(done, 0.0, process) if noise == "ou" else state.noise,
+            noise=jnp.where(done, 0.0, process) if s.noise == "ou" else state.noise,
             key=key, updates=increment(state.updates))
-        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, batch_size), noise_key, hp)
-        learning = offpolicy.learning(state.updates, hp.learning_starts, num_envs)
+        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, s.batch_size), noise_key, hp)
+        learning = offpolicy.learning(state.updates, hp.learning_starts, s.num_envs)
         return state._replace(**offpolicy.keep_until(learning, learned, state)), metrics
 
     def act(state, obs, key):
         del key
         return to_env(mu(state.actor_params, obs))
 
-    return Algorithm(init, update, act, steps_per_update=num_envs)
-
-
-def make_td3(env: Env, *, total_steps: int, num_envs: int = 1, buffer_size: int = 100_000,
-             batch_size: int = 256, network: str = "auto", hidden: Sequence[int] = (64, 64),
-             noise: str = "gaussian", twin: bool = True) -> Algorithm:
-    """`make_ddpg` with TD3's static default, twin critics (see `make_ddpg` for the arguments)."""
-    return make_ddpg(env, total_steps=total_steps, num_envs=num_envs, buffer_size=buffer_size,
-                     batch_size=batch_size, network=network, hidden=hidden, noise=noise, twin=twin)
-
-
-RANGES = {
-    "actor_lr": POSITIVE, "critic_lr": POSITIVE, "gamma": UNIT, "tau": Range(0.0, 1.0, low_open=True),
-    "noise_sigma": NON_NEGATIVE, "noise_theta": UNIT, "learning_starts": NON_NEGATIVE,
-    "target_noise": NON_NEGATIVE, "target_noise_clip": NON_NEGATIVE, "policy_delay": POSITIVE,
-    "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
-    "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
-    "noise": one_of("gaussian", "ou"), "twin": FLAG,
-}
-
-DEFINITION = settings.Definition(
-    make=make_ddpg,
-    hparams=HParams,
-    ranges=RANGES,
-    obs="any",
-    actions="continuous",
-    default_env="Pendulum-v1",
-    default_total_steps=20_000,
-    evaluation="deterministic",
-    summary="deep deterministic policy gradient (Lillicrap et al. 2016)",
-)
-
-TD3 = DEFINITION._replace(
-    make=make_td3,
-    hparams=TD3HParams,
-    summary="twin delayed DDPG with target-policy smoothing (Fujimoto et al. 2018)",
-)
+    return Algorithm(init, update, act, steps_per_update=s.num_envs)

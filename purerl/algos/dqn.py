@@ -18,33 +18,22 @@ clipping) can diverge, see TARGETS.md; `loss="huber"` keeps it as an option.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, networks, replay, settings
-from purerl.driver import Algorithm
+from purerl.algos.base import Algorithm
+from purerl.config.algorithms import DQN
+from purerl.core import losses, replay
+from purerl.core.policies import epsilon_greedy, greedy, increment, linear_schedule, updates_until
 from purerl.envs import Env, Transition
-from purerl.policies import epsilon_greedy, greedy, increment, linear_schedule, updates_until
-from purerl.settings import FLAG, NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.nets import networks
 
 Array = jax.Array
-
-
-class HParams(NamedTuple):
-    lr: float = 1.5e-4  # Adam step size (2.5e-4 overshoots max Q(s0) to ~290 on CartPole before settling)
-    gamma: float = 0.99
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.05
-    epsilon_decay: float = 0.5  # fraction of the run over which epsilon falls
-    tau: float = 1.0  # target <- tau * online + (1 - tau) * target; 1 = hard copy
-    target_period: int = 64  # gradient steps between target updates
-    learning_starts: int = 10_000  # env steps (all envs together) before the first gradient step
-    max_grad_norm: float = 10.0  # global-norm gradient clipping
-    huber_delta: float = 1.0  # used with loss="huber"
+HParams = DQN.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = DQN.static  # the static settings, with defaults
 
 
 class State(NamedTuple):
@@ -84,45 +73,28 @@ def make_optimizer(hp: HParams) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(hp.max_grad_norm), optax.adam(hp.lr))
 
 
-def make_dqn(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 8,
-    train_freq: int = 1,
-    buffer_size: int = 10_000,
-    batch_size: int = 128,
-    network: str = "auto",
-    hidden: Sequence[int] = (120, 84),
-    double: bool = False,
-    loss: str = "mse",
-) -> Algorithm:
+def make_dqn(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """DQN on a discrete-action env.
 
     Args:
       env: the environment.
       total_steps: env steps per seed (the epsilon schedule's horizon).
-      num_envs: envs stepped together.
-      train_freq: vectorised env steps (of `num_envs` each) per gradient step.
-      buffer_size: replay capacity in transitions.
-      batch_size: minibatch size of a gradient step; at most buffer_size.
-      network: the Q-network (`purerl.networks.NETWORKS`, or "auto": cnn on grids, else mlp).
-      hidden: its hidden layer sizes.
-      double: use the Double DQN target.
-      loss: "mse" (0.5 td^2) or "huber" (delta = hparams.huber_delta).
+      **static: the static settings (`purerl.config.algorithms.DQNStatic`); those not given take
+        its defaults.
     """
+    s = Static(**static)
     if not env.discrete_actions:
         raise ValueError(f"DQN needs a discrete action space; {env.id} has a continuous one")
-    if loss not in ("mse", "huber"):
-        raise ValueError(f"loss must be 'mse' or 'huber', not {loss!r}")
-    if min(num_envs, train_freq, buffer_size, batch_size) <= 0:
+    if s.loss not in ("mse", "huber"):
+        raise ValueError(f"loss must be 'mse' or 'huber', not {s.loss!r}")
+    if min(s.num_envs, s.train_freq, s.buffer_size, s.batch_size) <= 0:
         raise ValueError("num_envs, train_freq, buffer_size and batch_size must be positive")
-    if buffer_size < num_envs:
-        raise ValueError(f"buffer_size ({buffer_size}) must hold one step of {num_envs} envs")
-    if batch_size > buffer_size:
-        raise ValueError(f"batch_size ({batch_size}) must not exceed buffer_size ({buffer_size})")
-    q_network = networks.make(network, env, outputs=env.num_actions, hidden=hidden)
-    steps_per_update = num_envs * train_freq
+    if s.buffer_size < s.num_envs:
+        raise ValueError(f"buffer_size ({s.buffer_size}) must hold one step of {s.num_envs} envs")
+    if s.batch_size > s.buffer_size:
+        raise ValueError(f"batch_size ({s.batch_size}) must not exceed buffer_size ({s.buffer_size})")
+    q_network = networks.make(s.network, env, outputs=env.num_actions, hidden=s.hidden)
+    steps_per_update = s.num_envs * s.train_freq
     total_updates = total_steps / steps_per_update
 
     def q_values(params, obs):
@@ -130,11 +102,11 @@ def make_dqn(
 
     def init(key, hp):
         net_key, reset_key, key = jax.random.split(key, 3)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         params = q_network.init(net_key, obs)
-        step = jax.eval_shape(env.step, key, env_state, obs, jnp.zeros(num_envs, jnp.int32))
+        step = jax.eval_shape(env.step, key, env_state, obs, jnp.zeros(s.num_envs, jnp.int32))
         example = jax.tree.map(lambda x: jnp.zeros(x.shape[1:], x.dtype), env.storage(step[0]))
-        buffer = replay.init(example, buffer_size)  # observations in the env's storage dtype
+        buffer = replay.init(example, s.buffer_size)  # observations in the env's storage dtype
         zero = jnp.zeros((), jnp.int32)
         return State(params, params, make_optimizer(hp).init(params), buffer, obs, env_state, obs,
                      key, zero, zero)
@@ -142,9 +114,9 @@ def make_dqn(
     def loss_fn(params, target_params, batch, hp):
         q_tm1 = q_values(params, batch.obs)
         q_t = q_values(target_params, batch.next_obs)
-        q_t_selector = q_values(jax.lax.stop_gradient(params), batch.next_obs) if double else None
+        q_t_selector = q_values(jax.lax.stop_gradient(params), batch.next_obs) if s.double else None
         td = td_error(batch, q_tm1, q_t, hp.gamma, q_t_selector)
-        per_item = losses.l2_loss(td) if loss == "mse" else losses.huber_loss(td, hp.huber_delta)
+        per_item = losses.l2_loss(td) if s.loss == "mse" else losses.huber_loss(td, hp.huber_delta)
         return jnp.mean(per_item), q_tm1
 
     def update(state, hp):
@@ -153,10 +125,10 @@ def make_dqn(
 
         # Every key of the update from one split: on CPU each PRNG call costs
         # about as much as a small layer.
-        keys = jax.random.split(state.key, 2 + train_freq * (1 + num_envs))
+        keys = jax.random.split(state.key, 2 + s.train_freq * (1 + s.num_envs))
         key, sample_key = keys[0], keys[1]
-        act_keys = keys[2 : 2 + train_freq]
-        env_keys = keys[2 + train_freq :].reshape(train_freq, num_envs)  # one per env and step
+        act_keys = keys[2 : 2 + s.train_freq]
+        env_keys = keys[2 + s.train_freq :].reshape(s.train_freq, s.num_envs)  # one per env and step
 
         def env_step(carry, keys):
             obs, env_state, buffer = carry
@@ -168,7 +140,7 @@ def make_dqn(
         carry = (state.obs, state.env_state, state.buffer)
         (obs, env_state, buffer), _ = jax.lax.scan(env_step, carry, (act_keys, env_keys))
 
-        batch = replay.sample(buffer, sample_key, batch_size)
+        batch = replay.sample(buffer, sample_key, s.batch_size)
         (loss_value, q_tm1), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.target_params, batch, hp
         )
@@ -198,23 +170,3 @@ def make_dqn(
         return greedy(key, q_values(state.params, obs))
 
     return Algorithm(init, update, act, steps_per_update=steps_per_update)
-
-
-DEFINITION = settings.Definition(
-    make=make_dqn,
-    hparams=HParams,
-    ranges={
-        "lr": POSITIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "epsilon_decay": UNIT,
-        "tau": Range(0.0, 1.0, low_open=True), "target_period": POSITIVE, "learning_starts": NON_NEGATIVE,
-        "max_grad_norm": POSITIVE, "huber_delta": POSITIVE, "num_envs": POSITIVE, "train_freq": POSITIVE,
-        "buffer_size": POSITIVE, "batch_size": POSITIVE, "hidden": SIZES, "double": FLAG,
-        "network": one_of(networks.AUTO, *networks.NETWORKS),
-        "loss": one_of("mse", "huber"),
-    },
-    obs="any",
-    actions="discrete",
-    default_env="CartPole-v1",
-    default_total_steps=500_000,
-    evaluation="greedy",
-    summary="deep Q-network with replay and a target network (Mnih et al. 2015)",
-)

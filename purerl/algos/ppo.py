@@ -17,13 +17,13 @@ it takes one clipped-Adam step on
 
 with value clipping off when `value_clip_eps` (c) is 0. The step size anneals
 linearly over the run (by `lr_decay`). Actor and critic are separate networks
-(`purerl.networks`); discrete actions get a categorical policy, Box actions a
+(`purerl.nets.networks`); discrete actions get a categorical policy, Box actions a
 diagonal Gaussian in [-1, 1] units with a state-independent learned log-std,
 sampled and then clipped to the bounds for the env step. Each update reports
 the loss terms, `approx_kl` (the mean of (r - 1) - log r) and `clip_fraction`
 (the share of samples with |r - 1| > eps), averaged over its minibatches.
 
-Devices: as in A3C (`purerl.parallel`), the actors are split over a device
+Devices: as in A3C (`purerl.core.parallel`), the actors are split over a device
 mesh and gradients are averaged with `lax.pmean`. Each device computes its
 actors' advantages; the samples are then gathered onto every device in the
 order one device would hold them, every device draws the same permutation from
@@ -42,7 +42,6 @@ reach about -155 within 500k env steps (4 seeds, sampled policy).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -50,31 +49,20 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from purerl import losses, networks, parallel, settings
 from purerl.algos.a3c import make_optimizer, step_size
-from purerl.distributions import Categorical, Normal, sample_each
-from purerl.driver import Algorithm
+from purerl.algos.base import Algorithm
+from purerl.algos.onpolicy import Actors, rollout, to_env
+from purerl.config.algorithms import PPO
+from purerl.core import losses, parallel
+from purerl.core.distributions import Categorical, Normal, sample_each
+from purerl.core.policies import increment
+from purerl.core.returns import gae
 from purerl.envs import Env
-from purerl.policies import increment
-from purerl.returns import gae
-from purerl.rollout import Actors, rollout, to_env
-from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.nets import networks
 
 Array = jax.Array
-
-
-class HParams(NamedTuple):
-    lr: float = 2.5e-3  # initial Adam step size
-    lr_decay: float = 1.0  # fraction of lr annealed away linearly over the run (1: to 0)
-    gamma: float = 0.99
-    gae_lambda: float = 0.95
-    clip_eps: float = 0.2  # the policy ratio's clip range
-    value_clip_eps: float = 0.2  # V's clip range around V_old; 0: no value clipping
-    value_coef: float = 0.5  # weight of the value loss
-    entropy_coef: float = 0.01  # weight of the entropy bonus
-    max_grad_norm: float = 0.5  # global-norm gradient clipping
-    reward_scale: float = 1.0  # rewards are multiplied by this in the losses
-    init_log_std: float = 0.0  # Gaussian policies: initial log-std in [-1, 1] action units
+HParams = PPO.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = PPO.static  # the static settings, with defaults
 
 
 class State(NamedTuple):
@@ -112,55 +100,36 @@ def minibatches(key: Array, num_samples: int, num_minibatches: int) -> Array:
     return jax.random.permutation(key, num_samples).reshape(num_minibatches, -1)
 
 
-def make_ppo(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 8,
-    rollout_len: int = 128,
-    update_epochs: int = 4,
-    num_minibatches: int = 4,
-    devices: int = 0,
-    network: str = "auto",
-    hidden: Sequence[int] = (64, 64),
-    activation: str = "tanh",
-) -> Algorithm:
+def make_ppo(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """PPO with the clipped objective, its actors split over `devices` devices.
 
     Args:
       env: the environment.
       total_steps: env steps per seed, over which the step size anneals.
-      num_envs: the learner's actors, all devices together.
-      rollout_len: env steps per actor per update.
-      update_epochs: passes over each rollout's samples.
-      num_minibatches: minibatches per epoch; it must divide num_envs * rollout_len.
-      devices: devices the actors are split over; it must divide num_envs and the
-        minibatch size. 0: as many as divide num_envs, up to every device.
-      network: the policy and value networks (`purerl.networks.NETWORKS`, or "auto": cnn on grids,
-        else mlp).
-      hidden: their hidden layer sizes.
-      activation: their hidden nonlinearity.
+      **static: the static settings (`purerl.config.algorithms.PPOStatic`); those not given take
+        its defaults.
     """
-    if min(num_envs, rollout_len, update_epochs, num_minibatches) <= 0 or devices < 0:
+    s = Static(**static)
+    if min(s.num_envs, s.rollout_len, s.update_epochs, s.num_minibatches) <= 0 or s.devices < 0:
         raise ValueError("num_envs, rollout_len, update_epochs and num_minibatches must be positive, "
                          "devices non-negative")
-    steps_per_update = num_envs * rollout_len
-    if steps_per_update % num_minibatches:
-        raise ValueError(f"num_minibatches ({num_minibatches}) must divide num_envs * rollout_len "
+    steps_per_update = s.num_envs * s.rollout_len
+    if steps_per_update % s.num_minibatches:
+        raise ValueError(f"num_minibatches ({s.num_minibatches}) must divide num_envs * rollout_len "
                          f"({steps_per_update}), the samples of an update")
-    devices = devices or parallel.divisor_devices(num_envs)
-    if num_envs % devices:
-        raise ValueError(f"devices ({devices}) must divide num_envs ({num_envs}), the actors they split")
-    minibatch_size = steps_per_update // num_minibatches
-    if minibatch_size % devices:
-        raise ValueError(f"devices ({devices}) must divide the minibatch size ({minibatch_size}), "
+    s = s._replace(devices=s.devices or parallel.divisor_devices(s.num_envs))
+    if s.num_envs % s.devices:
+        raise ValueError(f"devices ({s.devices}) must divide num_envs ({s.num_envs}), the actors they split")
+    minibatch_size = steps_per_update // s.num_minibatches
+    if minibatch_size % s.devices:
+        raise ValueError(f"devices ({s.devices}) must divide the minibatch size ({minibatch_size}), "
                          "which they share")
     total_updates = total_steps / steps_per_update
     discrete = env.discrete_actions
     dims = env.num_actions if discrete else int(np.prod(env.action_shape))
-    sizes = {"hidden": hidden, "activation": activation}
-    policy = networks.make(network, env, outputs=dims, last_scale=0.01, **sizes)
-    value = networks.make(network, env, outputs=1, **sizes)
+    sizes = {"hidden": s.hidden, "activation": s.activation}
+    policy = networks.make(s.network, env, outputs=dims, last_scale=0.01, **sizes)
+    value = networks.make(s.network, env, outputs=1, **sizes)
 
     def distribution(params, obs):
         """A categorical over logits [..., A], or a Gaussian [..., D] in [-1, 1] units."""
@@ -181,11 +150,11 @@ def make_ppo(
 
     def init(key, hp):
         policy_key, value_key, reset_key, actor_key, learner_key = jax.random.split(key, 5)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         params = {"policy": policy.init(policy_key, obs), "value": value.init(value_key, obs)}
         if not discrete:
             params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
-        actors = Actors(obs, env_state, jax.random.split(actor_key, num_envs))
+        actors = Actors(obs, env_state, jax.random.split(actor_key, s.num_envs))
         return State(params, make_optimizer(hp).init(params), actors, learner_key, jnp.zeros((), jnp.int32))
 
     def loss_fn(params, batch, hp):
@@ -220,7 +189,7 @@ def make_ppo(
         metrics are pmean'd and samples gathered."""
         params = state.params
         actors, (traj, log_pi) = rollout(env, lambda obs, keys: sample(params, obs, keys), state.actors,
-                                         rollout_len)
+                                         s.rollout_len)
         batch = parallel.gather(samples(params, traj, log_pi, hp), axis_name)  # every actor, as on one device
         shard = 0 if axis_name is None else jax.lax.axis_index(axis_name)
         progress = state.updates / total_updates
@@ -236,13 +205,13 @@ def make_ppo(
             return (params, opt_state), {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads)}
 
         def epoch(carry, key):
-            idx = minibatches(key, steps_per_update, num_minibatches)
-            idx = idx.reshape(num_minibatches, devices, -1)[:, shard]  # this device's share of each
+            idx = minibatches(key, steps_per_update, s.num_minibatches)
+            idx = idx.reshape(s.num_minibatches, s.devices, -1)[:, shard]  # this device's share of each
             return jax.lax.scan(minibatch_step, carry, idx)
 
         key, epochs_key = jax.random.split(state.key)
         (params, opt_state), metrics = jax.lax.scan(
-            epoch, (params, state.opt_state), jax.random.split(epochs_key, update_epochs))
+            epoch, (params, state.opt_state), jax.random.split(epochs_key, s.update_epochs))
         metrics = parallel.pmean({k: jnp.mean(x) for k, x in metrics.items()}, axis_name)
         metrics["lr"] = step_size(hp, progress)
         return State(params, opt_state, actors, key, increment(state.updates)), metrics
@@ -251,25 +220,5 @@ def make_ppo(
         keys = jax.random.split(key, obs.shape[0])
         return to_env(env, sample(state.params, obs, keys)[0])
 
-    return Algorithm(init, parallel.data_parallel(update, devices, STATE_SPEC), act,
+    return Algorithm(init, parallel.data_parallel(update, s.devices, STATE_SPEC), act,
                      steps_per_update=steps_per_update)
-
-
-DEFINITION = settings.Definition(
-    make=make_ppo,
-    hparams=HParams,
-    ranges={
-        "lr": POSITIVE, "lr_decay": UNIT, "gamma": UNIT, "gae_lambda": UNIT, "clip_eps": POSITIVE,
-        "value_clip_eps": NON_NEGATIVE, "value_coef": NON_NEGATIVE, "entropy_coef": NON_NEGATIVE,
-        "max_grad_norm": POSITIVE, "reward_scale": POSITIVE, "init_log_std": Range(-20.0, 2.0),
-        "num_envs": POSITIVE, "rollout_len": POSITIVE, "update_epochs": POSITIVE, "num_minibatches": POSITIVE,
-        "devices": NON_NEGATIVE, "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
-        "activation": one_of("tanh", "relu"),
-    },
-    obs="any",
-    actions="any",
-    default_env="CartPole-v1",
-    default_total_steps=500_000,
-    evaluation="sampled",
-    summary="proximal policy optimisation, clipped objective, over devices (Schulman et al. 2017)",
-)

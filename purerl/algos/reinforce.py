@@ -21,29 +21,24 @@ softmax policy and a table of values, and Box observations MLPs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, networks, settings
-from purerl.distributions import Categorical
-from purerl.driver import Algorithm
+from purerl.algos.base import Algorithm
+from purerl.config.algorithms import REINFORCE
+from purerl.core import losses
+from purerl.core.distributions import Categorical
+from purerl.core.policies import increment
+from purerl.core.returns import discounted_returns
 from purerl.envs import Env
-from purerl.policies import increment
-from purerl.returns import discounted_returns
-from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, one_of
+from purerl.nets import networks
 
 Array = jax.Array
-
-
-class HParams(NamedTuple):
-    lr: float = 1e-3  # policy Adam step size
-    value_lr: float = 1e-3  # baseline Adam step size
-    gamma: float = 0.99
-    entropy_coef: float = 0.0  # weight of the entropy bonus
+HParams = REINFORCE.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = REINFORCE.static  # the static settings, with defaults
 
 
 class State(NamedTuple):
@@ -90,37 +85,27 @@ def returns_to_go(r_t: Array, terminated_t: Array, truncated_t: Array, v_tp1: Ar
     return discounted_returns(r_t + gamma * cut * v_tp1, gamma * (1.0 - done), jnp.zeros_like(r_t[0]))
 
 
-def make_reinforce(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 8,
-    network: str = "auto",
-    hidden: Sequence[int] = (64, 64),
-    activation: str = "tanh",
-) -> Algorithm:
+def make_reinforce(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """REINFORCE with a state-value baseline on a discrete-action env.
 
     Args:
       env: the environment.
       total_steps: env steps per seed (unused: the update has no schedule).
-      num_envs: episodes per update, one per vmapped env.
-      network: the policy and value networks (`purerl.networks.NETWORKS`), or
-        "auto": "table" on discrete observations, else `networks.choose` (cnn on grids, mlp).
-      hidden: their hidden layer sizes.
-      activation: their hidden nonlinearity.
+      **static: the static settings (`purerl.config.algorithms.ReinforceStatic`); those not given take
+        its defaults.
     """
+    s = Static(**static)
     del total_steps
     if not env.discrete_actions:
         raise ValueError(f"REINFORCE needs a discrete action space; {env.id} has a continuous one")
-    if num_envs <= 0:
-        raise ValueError(f"num_envs must be positive, got {num_envs}")
+    if s.num_envs <= 0:
+        raise ValueError(f"num_envs must be positive, got {s.num_envs}")
     horizon = env.max_steps
-    if network == "auto":
-        network = networks.choose(env, table=True)
-    policy = networks.make(network, env, outputs=env.num_actions, hidden=hidden, activation=activation,
+    if s.network == "auto":
+        s = s._replace(network=networks.choose(env, table=True))
+    policy = networks.make(s.network, env, outputs=env.num_actions, hidden=s.hidden, activation=s.activation,
                            last_scale=0.01)
-    value = networks.make(network, env, outputs=1, hidden=hidden, activation=activation)
+    value = networks.make(s.network, env, outputs=1, hidden=s.hidden, activation=s.activation)
 
     def pi(params, obs):
         return Categorical(policy.apply(params, obs))
@@ -148,7 +133,7 @@ def make_reinforce(
     def rollout(policy_params, key):
         """One episode per env, stored [T, N]; steps after an env's first episode end follow on."""
         reset_key, key = jax.random.split(key)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
 
         def env_step(carry, _):
             obs, env_state, key = carry
@@ -168,7 +153,7 @@ def make_reinforce(
         v_tp1 = v(state.value_params, traj.next_obs)
         g = returns_to_go(traj.reward, traj.terminated, traj.truncated, v_tp1, hp.gamma)
 
-        flat = lambda x: x.reshape(horizon * num_envs, *x.shape[2:])
+        flat = lambda x: x.reshape(horizon * s.num_envs, *x.shape[2:])
         params = (state.policy_params, state.value_params)
         (policy_grads, value_grads), (policy_loss, value_loss, entropy) = jax.grad(loss_fn, has_aux=True)(
             params, flat(traj.obs), flat(traj.action), flat(g), flat(weight), hp
@@ -191,22 +176,4 @@ def make_reinforce(
     def act(state, obs, key):
         return pi(state.policy_params, obs).sample(key)
 
-    return Algorithm(init, update, act, steps_per_update=num_envs * horizon)
-
-
-DEFINITION = settings.Definition(
-    make=make_reinforce,
-    hparams=HParams,
-    ranges={
-        "lr": POSITIVE, "value_lr": POSITIVE, "gamma": UNIT, "entropy_coef": NON_NEGATIVE,
-        "num_envs": POSITIVE, "network": one_of("auto", *networks.NETWORKS), "hidden": SIZES,
-        "activation": one_of("tanh", "relu"),
-    },
-    obs="any",
-    actions="discrete",
-    default_env="CartPole-v1",
-    default_total_steps=2_000_000,
-    evaluation="sampled",
-    table_network=True,
-    summary="REINFORCE with a learned baseline (Williams 1992)",
-)
+    return Algorithm(init, update, act, steps_per_update=s.num_envs * horizon)

@@ -21,33 +21,25 @@ learned. Evaluation runs the deterministic tanh(mu(s)).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from purerl import losses, networks, offpolicy, replay, settings
-from purerl.distributions import TanhNormal, sample_each
-from purerl.driver import Algorithm
+from purerl.algos import offpolicy
+from purerl.algos.base import Algorithm
+from purerl.config.algorithms import SAC
+from purerl.core import losses, replay
+from purerl.core.distributions import TanhNormal, sample_each
+from purerl.core.policies import increment
 from purerl.envs import Env
-from purerl.policies import increment
-from purerl.settings import NON_NEGATIVE, POSITIVE, SIZES, UNIT, Range, one_of
+from purerl.nets import networks
 
 Array = jax.Array
+HParams = SAC.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = SAC.static  # the static settings, with defaults
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
-
-
-class HParams(NamedTuple):
-    actor_lr: float = 1e-3  # Adam step size of the actor
-    critic_lr: float = 1e-3  # Adam step size of both critics
-    alpha_lr: float = 1e-3  # Adam step size of log alpha (0: alpha stays init_alpha)
-    gamma: float = 0.99
-    tau: float = 0.005  # Polyak step of the target critics
-    init_alpha: float = 1.0  # the temperature at the start
-    target_entropy_scale: float = 1.0  # target entropy = -target_entropy_scale * |A|
-    learning_starts: int = 1_000  # env steps (all envs together) of uniform random actions first
 
 
 class State(NamedTuple):
@@ -95,32 +87,21 @@ def temperature_loss(log_alpha: Array, log_pi: Array, target_entropy: Array) -> 
     return -log_alpha * jnp.mean(jax.lax.stop_gradient(log_pi) + target_entropy)
 
 
-def make_sac(
-    env: Env,
-    *,
-    total_steps: int,
-    num_envs: int = 1,
-    buffer_size: int = 100_000,
-    batch_size: int = 256,
-    network: str = "auto",
-    hidden: Sequence[int] = (64, 64),
-) -> Algorithm:
+def make_sac(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """SAC on a Box-action env.
 
     Args:
       env: the environment.
       total_steps: env steps per seed (unused: nothing is scheduled).
-      num_envs: envs stepped together; one gradient step per vectorised step.
-      buffer_size: replay capacity in transitions.
-      batch_size: minibatch size of a gradient step; at most buffer_size.
-      network: the actor and critic networks (`purerl.networks.NETWORKS`); the critics take the
-        action after the encoded observation.
-      hidden: their hidden layer sizes.
+      **static: the static settings (`purerl.config.algorithms.SACStatic`); those not given take
+        its defaults.
     """
+    s = Static(**static)
     del total_steps
-    dims = offpolicy.check("SAC", env, num_envs=num_envs, buffer_size=buffer_size, batch_size=batch_size)
-    actor = networks.make(network, env, outputs=2 * dims, hidden=hidden)
-    critics = offpolicy.Critics(networks.make(network, env, outputs=1, hidden=hidden, extra_inputs=dims),
+    dims = offpolicy.check("SAC", env, num_envs=s.num_envs, buffer_size=s.buffer_size,
+                           batch_size=s.batch_size)
+    actor = networks.make(s.network, env, outputs=2 * dims, hidden=s.hidden)
+    critics = offpolicy.Critics(networks.make(s.network, env, outputs=1, hidden=s.hidden, extra_inputs=dims),
                                 count=2)
 
     def policy(params, obs):
@@ -134,11 +115,11 @@ def make_sac(
 
     def init(key, hp):
         actor_key, critic_key, reset_key, key = jax.random.split(key, 4)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         actor_params = actor.init(actor_key, obs)
-        critic_params = critics.init(critic_key, obs, jnp.zeros((num_envs, dims)))
+        critic_params = critics.init(critic_key, obs, jnp.zeros((s.num_envs, dims)))
         log_alpha = jnp.log(jnp.asarray(hp.init_alpha, jnp.float32))
-        buffer = offpolicy.init_buffer(env, key, env_state, obs, buffer_size)
+        buffer = offpolicy.init_buffer(env, key, env_state, obs, s.buffer_size)
         return State(actor_params, critic_params, critic_params, log_alpha,
                      optax.adam(hp.actor_lr).init(actor_params), optax.adam(hp.critic_lr).init(critic_params),
                      optax.adam(hp.alpha_lr).init(log_alpha), buffer, obs, env_state, key,
@@ -187,37 +168,18 @@ def make_sac(
     def update(state, hp):
         key, act_key, step_key, sample_key, learn_key = jax.random.split(state.key, 5)
         policy_key, uniform_key = jax.random.split(act_key)
-        unit = sample_each(policy(state.actor_params, state.obs), jax.random.split(policy_key, num_envs))
-        unit = offpolicy.warm_up(uniform_key, unit, state.updates, hp.learning_starts, num_envs)
+        unit = sample_each(policy(state.actor_params, state.obs), jax.random.split(policy_key, s.num_envs))
+        unit = offpolicy.warm_up(uniform_key, unit, state.updates, hp.learning_starts, s.num_envs)
         _, obs, env_state, buffer = offpolicy.interact(env, step_key, state.env_state, state.obs,
                                                        offpolicy.to_env(env, unit), state.buffer)
         state = state._replace(buffer=buffer, obs=obs, env_state=env_state, key=key,
                                updates=increment(state.updates))
-        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, batch_size), learn_key, hp)
-        learning = offpolicy.learning(state.updates, hp.learning_starts, num_envs)
+        learned, metrics = learn(state, replay.sample(state.buffer, sample_key, s.batch_size), learn_key, hp)
+        learning = offpolicy.learning(state.updates, hp.learning_starts, s.num_envs)
         return state._replace(**offpolicy.keep_until(learning, learned, state)), metrics
 
     def act(state, obs, key):
         del key
         return offpolicy.to_env(env, policy(state.actor_params, obs).mode())
 
-    return Algorithm(init, update, act, steps_per_update=num_envs)
-
-
-DEFINITION = settings.Definition(
-    make=make_sac,
-    hparams=HParams,
-    ranges={
-        "actor_lr": POSITIVE, "critic_lr": POSITIVE, "alpha_lr": NON_NEGATIVE, "gamma": UNIT,
-        "tau": Range(0.0, 1.0, low_open=True), "init_alpha": POSITIVE, "target_entropy_scale": Range(),
-        "learning_starts": NON_NEGATIVE,
-        "num_envs": POSITIVE, "buffer_size": POSITIVE, "batch_size": POSITIVE,
-        "network": one_of(networks.AUTO, *networks.NETWORKS), "hidden": SIZES,
-    },
-    obs="any",
-    actions="continuous",
-    default_env="Pendulum-v1",
-    default_total_steps=20_000,
-    evaluation="deterministic",
-    summary="soft actor-critic with automatic temperature (Haarnoja et al. 2018)",
-)
+    return Algorithm(init, update, act, steps_per_update=s.num_envs)

@@ -13,27 +13,20 @@ counts updates, not env steps, so the schedules hold past 2^31 env steps.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from purerl import settings
-from purerl.driver import Algorithm
+from purerl.algos.base import Algorithm
+from purerl.config.algorithms import Q_LEARNING
+from purerl.core.policies import epsilon_greedy, greedy, increment, linear_schedule
 from purerl.envs import Env
-from purerl.policies import epsilon_greedy, greedy, increment, linear_schedule
-from purerl.settings import NON_NEGATIVE, POSITIVE, UNIT
 
 Array = jax.Array
-
-
-class HParams(NamedTuple):
-    lr: float = 0.1  # step size alpha at the start
-    lr_end: float = 0.01  # step size at the end: falls linearly over the run
-    gamma: float = 0.99
-    epsilon_start: float = 1.0
-    epsilon_end: float = 0.1
-    epsilon_decay: float = 0.25  # fraction of the run over which epsilon falls
+HParams = Q_LEARNING.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
+Static = Q_LEARNING.static  # the static settings, with defaults
 
 
 class State(NamedTuple):
@@ -63,24 +56,26 @@ def averaged_update(q: Array, s: Array, a: Array, td_error: Array, lr: Array) ->
     return q + lr * sums_counts[..., 0] / jnp.maximum(sums_counts[..., 1], 1.0)
 
 
-def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -> Algorithm:
+def make_tabular(env: Env, *, rule: str, total_steps: int, **static: Any) -> Algorithm:
     """Tabular TD control on a discrete-observation, discrete-action env.
 
     Args:
       env: env with `num_obs` and `num_actions` (FrozenLake, or a discretised Box).
       rule: "q_learning" or "sarsa".
       total_steps: env steps per seed (the epsilon schedule's horizon).
-      num_envs: envs stepped together.
+      **static: the static settings (`purerl.config.algorithms.TabularStatic`); those not given take
+        its defaults.
     """
+    s = Static(**static)
     if rule not in ("q_learning", "sarsa"):
         raise ValueError(f"rule must be 'q_learning' or 'sarsa', not {rule!r}")
     if env.num_obs is None or env.num_actions is None:
         raise ValueError(f"tabular {rule} needs discrete observations and actions; {env.id} has not")
-    total_updates = total_steps / num_envs
+    total_updates = total_steps / s.num_envs
 
     def init(key, hp):
         reset_key, act_key, key = jax.random.split(key, 3)
-        obs, env_state = env.reset(reset_key, num_envs)
+        obs, env_state = env.reset(reset_key, s.num_envs)
         q = jnp.zeros((env.num_obs, env.num_actions))
         action = epsilon_greedy(act_key, q[obs], hp.epsilon_start)
         return State(q, obs, action, env_state, key, jnp.zeros((), jnp.int32))
@@ -113,30 +108,8 @@ def make_tabular(env: Env, *, rule: str, total_steps: int, num_envs: int = 16) -
     def act(state, obs, key):
         return greedy(key, state.q[obs])
 
-    return Algorithm(init, update, act, steps_per_update=num_envs)
+    return Algorithm(init, update, act, steps_per_update=s.num_envs)
 
 
-def make_q_learning(env: Env, *, total_steps: int, num_envs: int = 16) -> Algorithm:
-    """Q-learning (Watkins 1989); see `make_tabular`."""
-    return make_tabular(env, rule="q_learning", total_steps=total_steps, num_envs=num_envs)
-
-
-def make_sarsa(env: Env, *, total_steps: int, num_envs: int = 16) -> Algorithm:
-    """SARSA (Rummery & Niranjan 1994); see `make_tabular`."""
-    return make_tabular(env, rule="sarsa", total_steps=total_steps, num_envs=num_envs)
-
-
-_RANGES = {
-    "lr": POSITIVE, "lr_end": NON_NEGATIVE, "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT,
-    "epsilon_decay": UNIT, "num_envs": POSITIVE,
-}
-Q_LEARNING = settings.Definition(
-    make=make_q_learning, hparams=HParams, ranges=_RANGES, obs="discrete", actions="discrete",
-    default_env="FrozenLake-misc", default_total_steps=1_000_000, evaluation="greedy",
-    summary="tabular Q-learning (Watkins 1989)",
-)
-SARSA = settings.Definition(
-    make=make_sarsa, hparams=HParams, ranges=_RANGES, obs="discrete", actions="discrete",
-    default_env="FrozenLake-misc", default_total_steps=1_000_000, evaluation="greedy",
-    summary="tabular SARSA (Rummery & Niranjan 1994)",
-)
+make_q_learning = functools.partial(make_tabular, rule="q_learning")  # Q-learning (Watkins 1989)
+make_sarsa = functools.partial(make_tabular, rule="sarsa")  # SARSA (Rummery & Niranjan 1994)

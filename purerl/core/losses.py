@@ -90,7 +90,7 @@ def policy_gradient_loss(log_pi_t: Array, adv_t: Array, w_t: Array | None = None
 
     Its gradient is the REINFORCE estimate (Williams 1992) averaged over the
     weighted steps; the advantage is held constant. Any distribution's
-    log-probabilities serve (`purerl.distributions`).
+    log-probabilities serve (`purerl.core.distributions`).
 
     Args:
       log_pi_t: [...] log-probabilities of the actions taken, log pi(a_t | s_t).

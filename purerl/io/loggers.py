@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from purerl import records
+from purerl.io import records
 
 WANDB_PROJECT = "purerl"
 

@@ -14,7 +14,7 @@ edge of the statistical precipice":
 - across the tasks every label has: IQM, mean, median and optimality gap of the normalised scores,
   each with a stratified bootstrap interval (runs resampled within each task; `task_bootstrap`
   resamples the tasks too), performance profiles with interval bands, and the probability of
-  improvement P(X > Y) of every pair of labels with its interval (`purerl.stats`, which matches
+  improvement P(X > Y) of every pair of labels with its interval (`purerl.analysis.stats`, which matches
   rliable 1.2.0: tests/test_report.py);
 - for each sweep, the final return against each swept setting (mean and 95% bootstrap interval over
   seeds per point).
@@ -30,8 +30,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from purerl import records, stats
-from purerl.spec import JobSpec
+from purerl.analysis import stats
+from purerl.config.spec import JobSpec
+from purerl.io import records
 
 # env -> (reference score, where it comes from). A normalised score of 1 means "as good as this".
 REFERENCE_SCORES: dict[str, tuple[float, str]] = {
@@ -55,8 +56,8 @@ def random_return(spec: JobSpec, num_keys: int = 10) -> float:
     actions and episodes per evaluation), averaged over `num_keys` evaluations."""
     import jax
 
-    from purerl import run as running
     from purerl.envs import evaluate
+    from purerl.runtime import run as running
 
     env = running.build(spec.replace(seeds=[0])).env
     episodes = spec.settings["eval_episodes"]

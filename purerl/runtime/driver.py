@@ -23,29 +23,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from purerl.algos.base import Algorithm
+from purerl.config.settings import DRIVER_SETTINGS
 from purerl.envs import Env, evaluate
-from purerl.settings import POSITIVE
 
 Array = jax.Array
-
-# The driver's own settings, static (they set loop lengths and shapes), taken by every algorithm.
-SETTINGS = {"num_evals": 20, "eval_episodes": 128}
-RANGES = {"num_evals": POSITIVE, "eval_episodes": POSITIVE}
-
-
-class Algorithm(NamedTuple):
-    """What the driver needs of an algorithm; every function is pure.
-
-    init: (key, hparams) -> state.
-    update: (state, hparams) -> (state, metrics: dict of scalars); advances
-      `steps_per_update` env steps.
-    act: (state, obs [N, ...], key) -> action [N, ...], the evaluation policy.
-    """
-
-    init: Callable[[Array, Any], Any]
-    update: Callable[[Any, Any], tuple[Any, dict[str, Array]]]
-    act: Callable[[Any, Array, Array], Array]
-    steps_per_update: int
 
 
 class RunState(NamedTuple):
@@ -97,7 +79,8 @@ def diverged(*trees: Any) -> Array:
 
 
 def make_trainer(
-    algo: Algorithm, env: Env, *, total_steps: int, num_evals: int = 20, eval_episodes: int = 128
+    algo: Algorithm, env: Env, *, total_steps: int, num_evals: int = DRIVER_SETTINGS["num_evals"],
+    eval_episodes: int = DRIVER_SETTINGS["eval_episodes"]
 ) -> Trainer:
     """Builds the training program.
 

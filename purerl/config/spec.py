@@ -31,12 +31,12 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Tuples as lists, all the way down (what JSON writes)."""
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -93,7 +93,7 @@ class JobSpec:
           ValueError: one line naming the problem (unknown algorithm or setting, a value of the
             wrong type or out of its range, a bad budget or seed).
         """
-        from purerl import registry
+        from purerl.config import registry
 
         definition = registry.definition(algo)
         if env is not None and not isinstance(env, str):
@@ -130,8 +130,8 @@ class JobSpec:
     def replace(self, **changes) -> JobSpec:
         """A checked copy with some fields changed (as `to_dict` names them); `settings` are merged."""
         data = self.to_dict()
-        data["settings"] = {**data["settings"], **_jsonable(changes.pop("settings", {}))}
-        return JobSpec.from_dict(data | _jsonable(changes))
+        data["settings"] = {**data["settings"], **jsonable(changes.pop("settings", {}))}
+        return JobSpec.from_dict(data | jsonable(changes))
 
     def to_dict(self) -> dict:
         """The spec as JSON-ready data, tagged with `FORMAT`."""
@@ -139,12 +139,12 @@ class JobSpec:
             "format": FORMAT,
             "algo": self.algo,
             "env": self.env,
-            "env_kwargs": _jsonable(self.env_kwargs),
-            "discretize": _jsonable(self.discretize),
+            "env_kwargs": jsonable(self.env_kwargs),
+            "discretize": jsonable(self.discretize),
             "total_steps": self.total_steps,
-            "settings": _jsonable(self.settings),
+            "settings": jsonable(self.settings),
             "seeds": list(self.seeds),
-            "env_params": _jsonable(self.env_params),
+            "env_params": jsonable(self.env_params),
             "sticky_actions": self.sticky_actions,
         }
 
@@ -202,12 +202,12 @@ class JobSpec:
 
     def static(self) -> dict:
         """The settings that set shapes or loop lengths."""
-        from purerl import registry
+        from purerl.config import registry
 
         return registry.split(self.algo, self.settings)[0]
 
     def traced(self) -> dict:
         """The settings that only enter arithmetic (the sweepable ones)."""
-        from purerl import registry
+        from purerl.config import registry
 
         return registry.split(self.algo, self.settings)[1]

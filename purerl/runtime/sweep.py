@@ -31,11 +31,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from purerl import parallel, registry
-from purerl.driver import to_hparams
+from purerl.config import registry
+from purerl.core import parallel
 from purerl.envs import env_param_fields, set_params
-from purerl.run import Job, build, chunk_of_periods, env_steps
-from purerl.run import progress_shapes as run_progress_shapes
+from purerl.runtime.driver import to_hparams
+from purerl.runtime.run import Job, build, chunk_of_periods, env_steps
+from purerl.runtime.run import progress_shapes as run_progress_shapes
 
 AXIS = "sweep"  # the mesh axis runs are split over
 ENV = "env."  # a point's names for env params: env.gravity

@@ -1,29 +1,29 @@
-"""The algorithms by name. Each module declares its own settings (`settings.Definition`); this
-module only collects them and checks values against what they declare.
+"""The algorithms by name. Each declares its own settings (`purerl.config.algorithms`); this module
+only collects them and checks values against what they declare. No JAX is imported here.
 
-Adding an algorithm: write `purerl/algos/NAME.py` ending in a `DEFINITION`, and add one line to
-`ALGORITHMS` below.
+Adding an algorithm: write `purerl/algos/NAME.py` (its factory), declare its settings in
+`purerl/config/algorithms.py`, and add one line to `ALGORITHMS` below.
 """
 
 from __future__ import annotations
 
-import inspect
+import importlib
+from collections.abc import Callable
 from typing import Any
 
-from purerl import driver
-from purerl.algos import a3c, ddpg, dqn, ppo, reinforce, sac, tabular
-from purerl.settings import Definition
+from purerl.config import algorithms
+from purerl.config.settings import DRIVER_RANGES, DRIVER_SETTINGS, Definition
 
 ALGORITHMS: dict[str, Definition] = {
-    "q_learning": tabular.Q_LEARNING,
-    "sarsa": tabular.SARSA,
-    "dqn": dqn.DEFINITION,
-    "reinforce": reinforce.DEFINITION,
-    "a3c": a3c.DEFINITION,
-    "ddpg": ddpg.DEFINITION,
-    "ppo": ppo.DEFINITION,
-    "td3": ddpg.TD3,
-    "sac": sac.DEFINITION,
+    "q_learning": algorithms.Q_LEARNING,
+    "sarsa": algorithms.SARSA,
+    "dqn": algorithms.DQN,
+    "reinforce": algorithms.REINFORCE,
+    "a3c": algorithms.A3C,
+    "ddpg": algorithms.DDPG,
+    "ppo": algorithms.PPO,
+    "td3": algorithms.TD3,
+    "sac": algorithms.SAC,
 }
 
 
@@ -33,11 +33,15 @@ def definition(name: str) -> Definition:
     return ALGORITHMS[name]
 
 
+def factory(name: str) -> Callable[..., Any]:
+    """The algorithm's `make(env, *, total_steps, **static)`; its module (and JAX) load here, on first use."""
+    module, _, function = definition(name).factory.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def static_settings(name: str) -> dict[str, Any]:
-    """The algorithm's static settings with defaults: its factory's keyword arguments, then the driver's."""
-    params = inspect.signature(definition(name).make).parameters.values()
-    factory = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY and p.name != "total_steps"}
-    return {**factory, **driver.SETTINGS}
+    """The algorithm's static settings with defaults: its `Static`'s, then the driver's."""
+    return {**definition(name).static._field_defaults, **DRIVER_SETTINGS}
 
 
 def traced_settings(name: str) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def defaults(name: str) -> dict[str, Any]:
 
 def ranges(name: str) -> dict[str, Any]:
     """Every setting's declared range (the driver's included)."""
-    return {**definition(name).ranges, **driver.RANGES}
+    return {**definition(name).ranges, **DRIVER_RANGES}
 
 
 def check_types(name: str, key: str, value: Any, default: Any) -> None:

@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from purerl.cli_args import parse_bins, parse_bounds, parse_grid, parse_pairs, parse_ranges
+from purerl.cli.args import parse_bins, parse_bounds, parse_grid, parse_pairs, parse_ranges
 
 
 def spec_from_args(args, settings: dict):
     """The job spec that the job flags of `train` and `sweep` ask for."""
-    from purerl.spec import JobSpec
+    from purerl.config.spec import JobSpec
 
     if args.algo is None:
         raise ValueError(f"{args.command} needs an algorithm (see `purerl list`)"
@@ -38,7 +38,7 @@ def spec_from_args(args, settings: dict):
 
 def with_devices(algo: str | None, devices: int | None, settings: dict) -> dict:
     """Adds --devices as the `devices` setting of algorithms that take one."""
-    from purerl import registry
+    from purerl.config import registry
 
     if devices is None:
         return settings
@@ -61,7 +61,8 @@ JOB_FLAGS = {"algo": None, "env": None, "env_kwargs": None, "total_steps": None,
 
 
 def cmd_train(args, argv) -> int:
-    from purerl import experiment, records
+    from purerl import experiment
+    from purerl.io import records
 
     given = [name for name, default in JOB_FLAGS.items() if getattr(args, name) != default]
     if args.wandb_project is not None and not args.wandb:
@@ -108,7 +109,7 @@ def report_stopped(stopped) -> int:
 
 
 def report_train(out: Path) -> int:
-    from purerl import records
+    from purerl.io import records
 
     info = records.read_summary(out)
     if info is None:  # another process of a multi-process run writes the results
@@ -131,7 +132,7 @@ def cmd_sweep(args, argv) -> int:
     import jax
 
     from purerl import experiment
-    from purerl.sweep import grid, random_points
+    from purerl.runtime.sweep import grid, random_points
 
     command = ["purerl", *argv]
     if args.resume is not None:
@@ -173,7 +174,7 @@ def cmd_sweep(args, argv) -> int:
 
 
 def report_sweep(out: Path, result) -> int:
-    from purerl import records
+    from purerl.io import records
 
     info = records.read_summary(out)
     if info is None:  # another process of a multi-process sweep writes the results
@@ -203,7 +204,7 @@ def report_sweep(out: Path, result) -> int:
 
 
 def cmd_list(args, argv) -> int:
-    from purerl import registry
+    from purerl.config import registry
 
     for name, definition in registry.ALGORITHMS.items():
         print(f"{name}: {definition.summary}")
@@ -222,7 +223,7 @@ def cmd_list(args, argv) -> int:
 
 
 def cmd_report(args, argv) -> int:
-    from purerl import report
+    from purerl.analysis import report
 
     path = report.write(args.dirs, args.out, scores_file=args.scores, task_bootstrap=args.task_bootstrap,
                         reps=args.reps, seed=args.seed)
@@ -342,13 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="report", help="dir for report.md, report.tex, figures (default report)")
     rp.add_argument("--scores", metavar="FILE.json",
                     help='random and reference score per env, {"ENV": {"random": x, "reference": y}}, either '
-                    "optional (default: a measured random policy, purerl.report.REFERENCE_SCORES)")
+                    "optional (default: a measured random policy, purerl.analysis.report.REFERENCE_SCORES)")
     rp.add_argument("--task-bootstrap", action="store_true", help="resample the tasks too, not only the runs")
     rp.add_argument("--reps", type=int, help="bootstrap resamples (default 9999)")
     rp.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
     rp.set_defaults(func=cmd_report)
 
-    from purerl import plot
+    from purerl.analysis import plot
     plot.add_parser(sub)
     return parser
 

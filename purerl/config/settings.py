@@ -1,23 +1,15 @@
-"""What an algorithm declares about itself: its settings' ranges, its requirements, its defaults.
+"""The vocabulary of settings: ranges a value is checked against, and `Definition`, what an
+algorithm declares about itself (`purerl.config.algorithms` holds one per algorithm).
 
-Each algorithm module ends with one `Definition`:
-
-    DEFINITION = settings.Definition(
-        make=make_dqn,             # make(env, *, total_steps, **static) -> Algorithm
-        hparams=HParams,           # NamedTuple of the traced (sweepable) settings and their defaults
-        ranges={"lr": POSITIVE, "gamma": UNIT, "num_envs": POSITIVE, "loss": one_of("mse", "huber"), ...},
-        obs="any", actions="discrete", ...)
-
-Static settings are the keyword-only arguments of `make` (they set shapes or loop lengths);
-traced ones are the fields of `HParams`. `ranges` names every one of both. The registry only
-collects definitions, and checks each value against its range before anything is built.
+Static settings are the fields of a definition's `Static` NamedTuple (they set shapes or loop
+lengths); traced ones the fields of its `HParams`. `ranges` names every one of both. The registry
+checks each value against its range before anything is built. Plain Python: no JAX.
 """
 
 from __future__ import annotations
 
 import collections
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 
@@ -94,8 +86,15 @@ def one_of(*choices) -> OneOf:
     return OneOf(tuple(choices))
 
 
+NETWORK = one_of("auto", "mlp", "table", "cnn")  # `purerl.nets.NETWORKS` by name; "auto" lets it choose
+
+# The driver's own settings, static (they set loop lengths and shapes), taken by every algorithm.
+DRIVER_SETTINGS = {"num_evals": 20, "eval_episodes": 128}
+DRIVER_RANGES = {"num_evals": POSITIVE, "eval_episodes": POSITIVE}
+
+
 def with_defaults(hparams: type, name: str, **defaults: Any) -> type:
-    """A copy of an HParams NamedTuple class with other defaults: a variant's traced settings.
+    """A copy of an HParams (or Static) NamedTuple class with other defaults: a variant's settings.
 
     The fields, their order and their types stay those of `hparams`, so the variant's functions
     take either; only what `registry` and `driver.to_hparams` read as defaults changes.
@@ -116,13 +115,14 @@ def with_defaults(hparams: type, name: str, **defaults: Any) -> type:
 class Definition(NamedTuple):
     """An algorithm as the registry knows it."""
 
-    make: Callable[..., Any]  # make(env, *, total_steps, **static) -> driver.Algorithm
+    factory: str  # "module:function" of make(env, *, total_steps, **static) -> algos.base.Algorithm
     hparams: type  # NamedTuple of traced settings with defaults
+    static: type  # NamedTuple of static settings with defaults
     ranges: dict[str, Any]  # every setting (static and traced) -> Range, OneOf, Sizes or Flag
     obs: str  # observations it takes: "discrete" (tabular) or "any"
     actions: str  # "discrete", "continuous" or "any"
     default_env: str  # reference env
-    default_total_steps: int  # TARGETS.md budget on the reference env
+    default_total_steps: int  # the budget of its learning target on the reference env
     evaluation: str  # the policy the reported return measures: greedy, sampled or deterministic
     summary: str  # one line for `purerl list`
     table_network: bool = False  # network "auto" picks a table on discrete observations

@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl import replay
+from purerl.core import replay
+from purerl.core.policies import updates_until
 from purerl.envs import Env, Transition, from_bounds, to_bounds
-from purerl.networks import Network
-from purerl.policies import updates_until
+from purerl.nets.networks import Network
 
 Array = jax.Array
 

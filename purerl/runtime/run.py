@@ -21,11 +21,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from purerl import networks, parallel, registry
-from purerl.driver import SETTINGS as DRIVER_SETTINGS
-from purerl.driver import Algorithm, Trainer, make_trainer, to_hparams
+from purerl.algos.base import Algorithm
+from purerl.config import registry
+from purerl.config.settings import DRIVER_SETTINGS
+from purerl.config.spec import JobSpec, jsonable
+from purerl.core import parallel
 from purerl.envs import Env, make_env
-from purerl.spec import JobSpec, _jsonable
+from purerl.nets import networks
+from purerl.runtime.driver import Trainer, make_trainer, to_hparams
 
 MAX_UPDATES = 2**31 - 1  # int32 update counters
 
@@ -61,8 +64,8 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
     bins = bounds = None
     if spec.discretize is not None:
         bins, bounds = spec.discretize["bins"], spec.discretize["bounds"]
-    env = make_env(spec.env, _jsonable(spec.env_kwargs), bins=bins, bounds=bounds,
-                   env_params=_jsonable(spec.env_params), sticky_actions=spec.sticky_actions)
+    env = make_env(spec.env, jsonable(spec.env_kwargs), bins=bins, bounds=bounds,
+                   env_params=jsonable(spec.env_params), sticky_actions=spec.sticky_actions)
     if definition.obs == "discrete" and env.num_obs is None:
         if len(env.obs_shape) != 1:
             shape = "x".join(map(str, env.obs_shape)) or "scalar"
@@ -84,7 +87,7 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
         factory["network"] = networks.choose(env, table=definition.table_network)
     if factory.get("devices") == 0:
         factory["devices"] = parallel.divisor_devices(factory["num_envs"], max_devices)
-    algorithm = definition.make(env, total_steps=spec.total_steps, **factory)
+    algorithm = registry.factory(spec.algo)(env, total_steps=spec.total_steps, **factory)
     if spec.total_steps // algorithm.steps_per_update > MAX_UPDATES:
         raise ValueError(f"total steps {spec.total_steps:,} make more than 2^31 updates per seed; "
                          "split the run or take more env steps per update")
@@ -93,23 +96,9 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
                env.traced_values() or None)
 
 
-def prepare(
-    algo: str,
-    env_id: str | None = None,
-    env_kwargs: dict | None = None,
-    *,
-    total_steps: int | None = None,
-    settings: dict | None = None,
-    seeds: Sequence[int] = (0,),
-    bins: Sequence[int] | None = None,
-    bounds: Sequence[Sequence[float]] | None = None,
-    env_params: dict | None = None,
-    sticky_actions: float = 0.0,
-) -> Job:
-    """`build(JobSpec.create(...))`: a checked job from names and values."""
-    return build(JobSpec.create(algo, env_id, env_kwargs, total_steps=total_steps, settings=settings,
-                                seeds=seeds, bins=bins, bounds=bounds, env_params=env_params,
-                                sticky_actions=sticky_actions))
+def prepare(algo: str, *args: Any, **kwargs: Any) -> Job:
+    """`build(JobSpec.create(algo, ...))`: a checked job from names and values (`JobSpec.create`'s arguments)."""
+    return build(JobSpec.create(algo, *args, **kwargs))
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:

@@ -4,8 +4,8 @@
     DIR/metrics.csv   one row per evaluation and seed (a sweep: and point), appended after each chunk
     DIR/summary.json  the outcome: final and best returns per seed, divergence, times; written last
     DIR/sweep.csv     a sweep's runs, one row per point and seed
-    DIR/checkpoints/  orbax checkpoints (`purerl.checkpoint`)
-    DIR/tb/, DIR/wandb/  TensorBoard events and the Weights & Biases run, if chosen (`purerl.loggers`)
+    DIR/checkpoints/  orbax checkpoints (`purerl.runtime.checkpoint`)
+    DIR/tb/, DIR/wandb/  TensorBoard events and the Weights & Biases run, if chosen (`purerl.io.loggers`)
     DIR/eval/         a sweep's best point retrained on fresh seeds (`--eval-seeds`): a train results dir
 
 Whole files are written to a temporary name and renamed, so a killed run leaves the old file or
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from purerl.spec import JobSpec
+from purerl.config.spec import JobSpec
 
 CONFIG, METRICS, SUMMARY, SWEEP = "config.json", "metrics.csv", "summary.json", "sweep.csv"
 OUTPUTS = (CONFIG, METRICS, SUMMARY, SWEEP, "checkpoints", "tb", "wandb", "eval")

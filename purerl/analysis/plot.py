@@ -21,11 +21,11 @@ class Curve(NamedTuple):
 
 
 def load(path: str | Path) -> Curve:
-    """Reads one results dir (through `purerl.records`): its evaluation returns and a label.
+    """Reads one results dir (through `purerl.io.records`): its evaluation returns and a label.
 
     A sweep's dir (`purerl sweep`) gives the curve of its best point.
     """
-    from purerl import records
+    from purerl.io import records
 
     path = Path(path)
     info = records.read_summary(path) if path.is_dir() else None

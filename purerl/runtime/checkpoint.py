@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from purerl.run import Progress
+from purerl.runtime.run import Progress
 
 KEEP = 2  # complete checkpoints kept; older ones are deleted once a newer one is complete
 FORMAT = 1  # version of the layout below

@@ -1,5 +1,5 @@
 """Experiments: train a spec into a results dir, resume one, sweep one. The CLI and the scripts
-under experiments/ call these; `purerl.records` owns the files they write.
+under experiments/ call these; `purerl.io.records` owns the files they write.
 
     result = experiment.train(spec, Path("runs/a"), checkpoint_every=5)
     result = experiment.resume(Path("runs/a"))
@@ -8,14 +8,14 @@ under experiments/ call these; `purerl.records` owns the files they write.
     result = experiment.resume_sweep(Path("runs/s"))
 
 A run is a host loop over compiled chunks of one evaluation period each (`run.train_chunked`):
-after every chunk its loggers (`purerl.loggers`: metrics.csv, and TensorBoard or W&B if chosen)
+after every chunk its loggers (`purerl.io.loggers`: metrics.csv, and TensorBoard or W&B if chosen)
 are fed the new evaluations and, every `checkpoint_every` evaluations, the whole state is saved.
 Interrupted (Ctrl-C, with `interruptible`), it stops after the current chunk, saves a checkpoint
 and raises `Interrupted`.
 A sweep runs as one compiled call per chunk of runs, or, with `checkpoint_every`, per that many
 evaluations, saving the whole sweep after each; with `eval_seeds` its best point is then trained
 again on fresh seeds through `train`. Every entry point turns JAX's persistent compilation cache
-on first (`purerl.compile_cache`; `compile_cache=False` turns it off).
+on first (`purerl.runtime.compile_cache`; `compile_cache=False` turns it off).
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from purerl import loggers as logs
-from purerl import records
-from purerl.spec import JobSpec
+from purerl.config.spec import JobSpec
+from purerl.io import loggers as logs
+from purerl.io import records
 
 PACKAGES = ("purerl", "jax", "jaxlib", "gymnax", "flax", "optax", "orbax-checkpoint")
 
@@ -55,8 +55,8 @@ class Finished(ValueError):
 
 
 def _use_compile_cache(enabled: bool = True) -> str | None:
-    """Turns JAX's persistent compilation cache on (or off) as `purerl.compile_cache` says; its dir."""
-    from purerl import compile_cache
+    """Turns JAX's persistent compilation cache on (or off) as `runtime.compile_cache` says; its dir."""
+    from purerl.runtime import compile_cache
 
     return compile_cache.enable(enabled)
 
@@ -66,7 +66,7 @@ def provenance(command: Sequence[str] | None = None) -> dict:
     persistent compilation cache used (None: compiled without one)."""
     import jax
 
-    from purerl import compile_cache
+    from purerl.runtime import compile_cache
 
     return {
         "device": str(jax.devices()[0].platform),
@@ -106,7 +106,7 @@ def summarize(job, result, *, resumed_at: int | None = None) -> dict:
     first = [int(np.argmax(f)) + 1 if f.any() else None for f in flags]
     done = job.trainer.num_evals - (resumed_at or 0)
     steps = done * job.trainer.steps_per_period * len(job.seeds)
-    from purerl import registry
+    from purerl.config import registry
 
     definition = registry.definition(job.algo)
     return {
@@ -169,7 +169,7 @@ def train(spec: JobSpec, out: Path | None = None, *, overwrite: bool = False,
       ValueError: one line naming the problem.
       Interrupted: Ctrl-C (with `interruptible`); the results so far and a checkpoint are kept.
     """
-    from purerl import run
+    from purerl.runtime import run
 
     if checkpoint_every is not None and checkpoint_every <= 0:
         raise ValueError(f"--checkpoint-every must be positive, got {checkpoint_every}")
@@ -202,7 +202,7 @@ def resume(out: Path, *, tensorboard: bool = False, wandb: bool = False, wandb_p
       Finished: the run has finished already.
       ValueError: not a results dir, a sweep's, or a checkpoint that cannot be used.
     """
-    from purerl import checkpoint, run
+    from purerl.runtime import checkpoint, run
 
     config = records.read_config(out)
     if config.run.get("kind") != "train":
@@ -243,7 +243,7 @@ def _check_process_options(checkpoint_every, resume: bool = False) -> None:
 def _loggers(job, out: Path, options: dict, start, *, tensorboard: bool, wandb: bool,
              wandb_project: str | None, made: list) -> None:
     """Appends the results dir's loggers to `made` one by one (so those made are closed if one fails)."""
-    from purerl import run
+    from purerl.runtime import run
 
     names = run.progress_shapes(job).metrics
     seeds, steps = job.seeds, job.trainer.steps_per_period
@@ -283,7 +283,7 @@ def _chunks(job, out, start, loggers, *, every, lead, writing, show_progress, in
     """The chunk loop: after every chunk `loggers` are fed and, if `writing`, checkpoints saved."""
     from tqdm import tqdm
 
-    from purerl import checkpoint, run
+    from purerl.runtime import checkpoint, run
 
     trainer, seeds = job.trainer, job.seeds
     first = 0 if start is None else start.period
@@ -342,7 +342,7 @@ def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = No
           swept: dict | None = None, overwrite: bool = False, chunk_size: int | None = None,
           devices: int | None = None, checkpoint_every: int | None = None, eval_seeds: int | None = None,
           compile_cache: bool = True, command: Sequence[str] | None = None):
-    """Trains every (point, seed) of the spec as one program (`purerl.sweep`); with `out`, writes
+    """Trains every (point, seed) of the spec as one program (`purerl.runtime.sweep`); with `out`, writes
     sweep.csv, metrics.csv and summary.json there. Returns the `sweep.SweepResult`.
 
     checkpoint_every: save the sweep every N evaluation periods (and at the end of each chunk of
@@ -352,8 +352,8 @@ def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = No
 
     Everything is checked (spec, points, results dir) before anything is compiled.
     """
-    from purerl import run
-    from purerl import sweep as sweeping
+    from purerl.runtime import run
+    from purerl.runtime import sweep as sweeping
 
     if checkpoint_every is not None and (checkpoint_every <= 0 or out is None):
         raise ValueError(f"--checkpoint-every must be positive and needs --out, got {checkpoint_every}")
@@ -383,8 +383,8 @@ def resume_sweep(out: Path, *, compile_cache: bool = True, command: Sequence[str
     """
     import jax
 
-    from purerl import checkpoint, run
-    from purerl import sweep as sweeping
+    from purerl.runtime import checkpoint, run
+    from purerl.runtime import sweep as sweeping
 
     config = records.read_config(out)
     if config.run.get("kind") != "sweep" or "points" not in config.run:
@@ -422,8 +422,8 @@ def _sweep(spec: JobSpec, job, hparams, out: Path | None, options: dict, start, 
            command: Sequence[str] | None):
     """The sweep of `sweep` and `resume_sweep`, checkpointed as `options` say, then its results (and
     the fresh-seed retrain of its best point) written into `out`."""
-    from purerl import checkpoint, run
-    from purerl import sweep as sweeping
+    from purerl.runtime import checkpoint, run
+    from purerl.runtime import sweep as sweeping
 
     points, every = options["points"], options.get("checkpoint_every")
     writing = out is not None and _lead()
@@ -459,7 +459,7 @@ def _sweep(spec: JobSpec, job, hparams, out: Path | None, options: dict, start, 
 def eval_spec(spec: JobSpec, point: dict[str, Any], num_seeds: int) -> JobSpec:
     """The spec that trains one sweep point alone (as `purerl train --set ... --env-params ...` of
     it) on `num_seeds` fresh seeds: the ones after the largest tuning seed."""
-    from purerl.sweep import ENV
+    from purerl.runtime.sweep import ENV
 
     settings = {k: v for k, v in point.items() if not k.startswith(ENV)}
     env = {k[len(ENV):]: v for k, v in point.items() if k.startswith(ENV)}
@@ -471,7 +471,7 @@ def eval_spec(spec: JobSpec, point: dict[str, Any], num_seeds: int) -> JobSpec:
 def _evaluate_best(spec: JobSpec, job, result, num_seeds: int, out: Path | None, *, compile_cache: bool,
                    command: Sequence[str] | None) -> dict:
     """Retrains the sweep's best point on fresh seeds through `train` (into OUT/eval); its record."""
-    from purerl import sweep as sweeping
+    from purerl.runtime import sweep as sweeping
 
     best = sweeping.ranking(result)[0]
     alone = eval_spec(spec, result.points[best], num_seeds)
