@@ -109,7 +109,7 @@ def make_ddpg(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     if s.noise not in ("gaussian", "ou"):
         raise ValueError(f"noise must be 'gaussian' or 'ou', not {s.noise!r}")
     name = "TD3" if s.twin else "DDPG"
-    dims = offpolicy.check(name, env, num_envs=s.num_envs, buffer_size=s.buffer_size, batch_size=s.batch_size)
+    dims = offpolicy.check(name, env, s)
     actor = networks.make(s.network, env, outputs=dims, hidden=s.hidden)
     critics = offpolicy.Critics(networks.make(s.network, env, outputs=1, hidden=s.hidden, extra_inputs=dims),
                                 count=2 if s.twin else 1)

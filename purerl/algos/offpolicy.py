@@ -26,8 +26,15 @@ from purerl.nets.networks import Network
 Array = jax.Array
 
 
-def check(name: str, env: Env, *, num_envs: int, buffer_size: int, batch_size: int) -> int:
-    """Raises ValueError naming what does not fit; returns the number of action dimensions."""
+def check(name: str, env: Env, static: Any) -> int:
+    """Raises ValueError naming what does not fit; returns the number of action dimensions.
+
+    Args:
+      name: the algorithm, for the message.
+      env: the environment.
+      static: the algorithm's static settings (`num_envs`, `buffer_size`, `batch_size` are read).
+    """
+    num_envs, buffer_size, batch_size = static.num_envs, static.buffer_size, static.batch_size
     if env.discrete_actions:
         raise ValueError(f"{name} needs a continuous (Box) action space; {env.id} has a discrete one")
     if min(num_envs, buffer_size, batch_size) <= 0:

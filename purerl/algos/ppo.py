@@ -46,19 +46,15 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
-from purerl.algos.a3c import make_optimizer, step_size
 from purerl.algos.base import Algorithm
-from purerl.algos.onpolicy import Actors, rollout, to_env
+from purerl.algos.onpolicy import Actors, actor_critic, make_optimizer, rollout, split_devices, step_size
 from purerl.config.algorithms import PPO
 from purerl.core import losses, parallel
-from purerl.core.distributions import Categorical, Normal, sample_each
 from purerl.core.policies import increment
 from purerl.core.returns import gae
 from purerl.envs import Env
-from purerl.nets import networks
 
 Array = jax.Array
 HParams = PPO.hparams  # the traced settings, with defaults (`purerl.config.algorithms`)
@@ -117,52 +113,27 @@ def make_ppo(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     if steps_per_update % s.num_minibatches:
         raise ValueError(f"num_minibatches ({s.num_minibatches}) must divide num_envs * rollout_len "
                          f"({steps_per_update}), the samples of an update")
-    s = s._replace(devices=s.devices or parallel.divisor_devices(s.num_envs))
-    if s.num_envs % s.devices:
-        raise ValueError(f"devices ({s.devices}) must divide num_envs ({s.num_envs}), the actors they split")
+    s = s._replace(devices=split_devices(s.num_envs, s.devices))
     minibatch_size = steps_per_update // s.num_minibatches
     if minibatch_size % s.devices:
         raise ValueError(f"devices ({s.devices}) must divide the minibatch size ({minibatch_size}), "
                          "which they share")
     total_updates = total_steps / steps_per_update
-    discrete = env.discrete_actions
-    dims = env.num_actions if discrete else int(np.prod(env.action_shape))
-    sizes = {"hidden": s.hidden, "activation": s.activation}
-    policy = networks.make(s.network, env, outputs=dims, last_scale=0.01, **sizes)
-    value = networks.make(s.network, env, outputs=1, **sizes)
-
-    def distribution(params, obs):
-        """A categorical over logits [..., A], or a Gaussian [..., D] in [-1, 1] units."""
-        out = policy.apply(params["policy"], obs)
-        if discrete:
-            return Categorical(out)
-        return Normal(out, jnp.broadcast_to(params["log_std"], out.shape))
-
-    def sample(params, obs, keys):
-        """One action per actor from its own key, and its log-probability: [N] keys -> ([N, ...], [N])."""
-        dist = distribution(params, obs)
-        action = sample_each(dist, keys)
-        log_pi = dist.log_prob(action)
-        return (action if discrete else action.reshape(-1, *env.action_shape)), log_pi
-
-    def v(params, obs):
-        return value.apply(params["value"], obs)[..., 0]
+    net = actor_critic(env, network=s.network, hidden=s.hidden, activation=s.activation)
 
     def init(key, hp):
         policy_key, value_key, reset_key, actor_key, learner_key = jax.random.split(key, 5)
         obs, env_state = env.reset(reset_key, s.num_envs)
-        params = {"policy": policy.init(policy_key, obs), "value": value.init(value_key, obs)}
-        if not discrete:
-            params["log_std"] = jnp.full((dims,), hp.init_log_std, jnp.float32)
+        params = net.init(policy_key, value_key, obs, hp.init_log_std)
         actors = Actors(obs, env_state, jax.random.split(actor_key, s.num_envs))
         return State(params, make_optimizer(hp).init(params), actors, learner_key, jnp.zeros((), jnp.int32))
 
     def loss_fn(params, batch, hp):
-        dist = distribution(params, batch.obs)
+        dist = net.distribution(params, batch.obs)
         log_ratio = dist.log_prob(batch.action) - batch.log_pi_old
         ratio = jnp.exp(log_ratio)
         policy_loss = losses.ppo_clip_loss(ratio, batch.adv, hp.clip_eps)
-        v_new = v(params, batch.obs)
+        v_new = net.value(params, batch.obs)
         error = jnp.square(v_new - batch.target)
         v_clipped = batch.v_old + jnp.clip(v_new - batch.v_old, -hp.value_clip_eps, hp.value_clip_eps)
         clipped_error = jnp.maximum(error, jnp.square(v_clipped - batch.target))
@@ -178,7 +149,7 @@ def make_ppo(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
 
     def samples(params, traj, log_pi, hp):
         """The rollout's Batch, actor-major: sample a * rollout_len + t is actor a's step t."""
-        v_t, v_tp1 = v(params, traj.obs), v(params, traj.next_obs)
+        v_t, v_tp1 = net.value(params, traj.obs), net.value(params, traj.next_obs)
         adv = gae(hp.reward_scale * traj.reward, v_t, v_tp1, traj.terminated,
                   traj.terminated | traj.truncated, hp.gamma, hp.gae_lambda)
         batch = Batch(traj.obs, traj.action, log_pi, v_t, adv, adv + v_t)  # [T, N, ...]
@@ -188,7 +159,7 @@ def make_ppo(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
         """One rollout and `update_epochs` epochs of minibatch steps; with `axis_name`, gradients and
         metrics are pmean'd and samples gathered."""
         params = state.params
-        actors, (traj, log_pi) = rollout(env, lambda obs, keys: sample(params, obs, keys), state.actors,
+        actors, (traj, log_pi) = rollout(env, lambda obs, keys: net.sample(params, obs, keys), state.actors,
                                          s.rollout_len)
         batch = parallel.gather(samples(params, traj, log_pi, hp), axis_name)  # every actor, as on one device
         shard = 0 if axis_name is None else jax.lax.axis_index(axis_name)
@@ -217,8 +188,7 @@ def make_ppo(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
         return State(params, opt_state, actors, key, increment(state.updates)), metrics
 
     def act(state, obs, key):
-        keys = jax.random.split(key, obs.shape[0])
-        return to_env(env, sample(state.params, obs, keys)[0])
+        return net.act(state.params, obs, key)
 
     return Algorithm(init, parallel.data_parallel(update, s.devices, STATE_SPEC), act,
                      steps_per_update=steps_per_update)

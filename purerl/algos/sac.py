@@ -98,8 +98,7 @@ def make_sac(env: Env, *, total_steps: int, **static: Any) -> Algorithm:
     """
     s = Static(**static)
     del total_steps
-    dims = offpolicy.check("SAC", env, num_envs=s.num_envs, buffer_size=s.buffer_size,
-                           batch_size=s.batch_size)
+    dims = offpolicy.check("SAC", env, s)
     actor = networks.make(s.network, env, outputs=2 * dims, hidden=s.hidden)
     critics = offpolicy.Critics(networks.make(s.network, env, outputs=1, hidden=s.hidden, extra_inputs=dims),
                                 count=2)
