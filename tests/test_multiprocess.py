@@ -45,15 +45,27 @@ def run_one_process(args, out, env):
     return records.read_summary(out)
 
 
-def test_two_processes_give_the_one_process_sweep(tmp_path):
-    args = ["sweep", "dqn", "--env", "CartPole-v1", "--grid", "lr=0.001,0.0003", "gamma=0.9,0.99",
-            "--seeds", "2", "--total-steps", "256", "--set", "num_evals=2", "eval_episodes=4", "num_envs=4",
-            "batch_size=16", "buffer_size=256", "learning_starts=0"]
+# One algorithm of each family: off-policy with replay, on-policy with sharded actors (A3C, PPO), tabular.
+SWEEPS = {
+    "dqn": ["--env", "CartPole-v1", "--grid", "lr=0.001,0.0003", "gamma=0.9,0.99", "--total-steps", "256",
+            "--set", "num_envs=4", "batch_size=16", "buffer_size=256", "learning_starts=0"],
+    "a3c": ["--env", "Acrobot-v1", "--grid", "lr=0.001,0.003", "gamma=0.9,0.99", "--total-steps", "2048",
+            "--set", "num_envs=4", "rollout_len=8"],
+    "ppo": ["--env", "CartPole-v1", "--grid", "lr=0.001,0.003", "gamma=0.9,0.99", "--total-steps", "2048",
+            "--set", "num_envs=4", "rollout_len=16"],
+    "q_learning": ["--env", "FrozenLake-misc", "--grid", "lr=0.1,0.3", "gamma=0.9,0.99", "--total-steps",
+                   "4096", "--set"],
+}
+
+
+@pytest.mark.parametrize("algo", SWEEPS)
+def test_two_processes_give_the_one_process_sweep(tmp_path, algo):
+    args = ["sweep", algo, *SWEEPS[algo], "num_evals=2", "eval_episodes=4", "--seeds", "2"]
     distributed = run_processes(args, tmp_path)
-    alone = run_one_process(args, tmp_path / "single", TWO_DEVICES)
+    alone = run_one_process(args, tmp_path / "single", FOUR_DEVICES)  # as many devices, in one process
     assert distributed["provenance"]["processes"] == 2
-    assert distributed["devices"] == 4 and alone["devices"] == 2
-    for a, b in zip(distributed["points"], alone["points"]):
+    assert distributed["devices"] == alone["devices"] == 4
+    for a, b in zip(distributed["points"], alone["points"], strict=True):
         np.testing.assert_allclose(a["final_return"]["per_seed"], b["final_return"]["per_seed"], rtol=1e-5)
 
 

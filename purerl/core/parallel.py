@@ -98,9 +98,9 @@ def data_parallel(update: Callable[..., Any], devices: int, state_spec: Any) -> 
       On one device that is `update` without an axis (pmean over one device
       is the identity), which spares shard_map's compile and copy costs.
     """
-    mesh = make_mesh(devices)
-    if devices == 1:
+    if devices == 1:  # no mesh: in a sweep over processes each device runs whole runs of its own
         return lambda state, hparams: update(state, hparams, axis_name=None)
+    mesh = make_mesh(devices)
     # check_vma=False: gradients stay per device until the explicit pmean, as
     # with pmap; scans that build their carry inside would otherwise need pvary.
     return jax.shard_map(
