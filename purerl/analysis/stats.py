@@ -71,12 +71,31 @@ def iqm(samples) -> np.ndarray:
     """Interquartile mean over the last axis: the mean after trimming 25% from each end.
 
     Args:
-      samples: [..., n] values.
+      samples: [..., n] values, n >= 1.
     """
-    return np.asarray(scipy.stats.trim_mean(np.asarray(samples, dtype=np.float64), 0.25, axis=-1))
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"an interquartile mean needs at least 1 sample, got shape {x.shape}")
+    return np.asarray(scipy.stats.trim_mean(x, 0.25, axis=-1))
 
 
 # Across tasks: scores [..., runs, tasks] (normalised), reduced over the last two axes.
+
+
+def as_scores(scores, what: str = "scores") -> np.ndarray:
+    """`scores` as a float64 array [..., runs, tasks] with at least one run and one task.
+
+    Raises:
+      ValueError: fewer than two axes (a 1-D list of returns is runs of one task: add the task
+        axis, scores[:, None]), or no run or no task.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError(f"{what} must be [..., runs, tasks], got shape {x.shape} (one task's runs: "
+                         "add the task axis, scores[:, None])")
+    if x.shape[-2] == 0 or x.shape[-1] == 0:
+        raise ValueError(f"{what} need at least one run and one task, got shape {x.shape}")
+    return x
 
 
 def aggregate_iqm(scores) -> np.ndarray:
@@ -85,24 +104,24 @@ def aggregate_iqm(scores) -> np.ndarray:
     Args:
       scores: [..., runs, tasks].
     """
-    x = np.asarray(scores, dtype=np.float64)
+    x = as_scores(scores)
     return iqm(x.reshape(*x.shape[:-2], -1))
 
 
 def aggregate_mean(scores) -> np.ndarray:
     """Mean over tasks of each task's mean over runs. Args: scores [..., runs, tasks]."""
-    return np.asarray(scores, dtype=np.float64).mean(axis=-2).mean(axis=-1)
+    return as_scores(scores).mean(axis=-2).mean(axis=-1)
 
 
 def aggregate_median(scores) -> np.ndarray:
     """Median over tasks of each task's mean over runs. Args: scores [..., runs, tasks]."""
-    return np.median(np.asarray(scores, dtype=np.float64).mean(axis=-2), axis=-1)
+    return np.median(as_scores(scores).mean(axis=-2), axis=-1)
 
 
 def optimality_gap(scores, gamma: float = 1.0) -> np.ndarray:
     """`gamma` minus the mean over all runs and tasks of min(score, gamma): 0 when every run reaches
     `gamma` (1 on normalised scores: the reference score). Args: scores [..., runs, tasks]."""
-    x = np.asarray(scores, dtype=np.float64)
+    x = as_scores(scores)
     return gamma - np.minimum(x, gamma).mean(axis=(-2, -1))
 
 
@@ -126,7 +145,7 @@ def score_distribution(scores, taus) -> np.ndarray:
     Returns:
       [..., T].
     """
-    x = np.asarray(scores, dtype=np.float64)
+    x = as_scores(scores)
     return (x[..., None] > np.asarray(taus, dtype=np.float64)).mean(axis=(-3, -2))
 
 
@@ -138,8 +157,10 @@ def probability_of_improvement(scores_x, scores_y) -> np.ndarray:
       scores_x: [..., runs_x, tasks].
       scores_y: [..., runs_y, tasks], the same tasks in the same order.
     """
-    x = np.asarray(scores_x, dtype=np.float64)[..., :, None, :]  # [..., runs_x, 1, tasks]
-    y = np.asarray(scores_y, dtype=np.float64)[..., None, :, :]  # [..., 1, runs_y, tasks]
+    x, y = as_scores(scores_x, "scores of X"), as_scores(scores_y, "scores of Y")
+    if x.shape[-1] != y.shape[-1]:
+        raise ValueError(f"P(X > Y) compares the same tasks: X has {x.shape[-1]}, Y has {y.shape[-1]}")
+    x, y = x[..., :, None, :], y[..., None, :, :]  # [..., runs_x, 1, tasks], [..., 1, runs_y, tasks]
     wins = (x > y).mean(axis=(-3, -2)) + 0.5 * (x == y).mean(axis=(-3, -2))  # [..., tasks]
     return wins.mean(axis=-1)
 
