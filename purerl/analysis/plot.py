@@ -45,7 +45,7 @@ def load(path: str | Path) -> Curve:
 
 def draw(ax, curves: Sequence[Curve], *, logx: bool = False) -> None:
     """Draws each curve's mean return with its shaded 95% bootstrap interval on `ax`."""
-    from purerl import stats  # scipy: imported when drawing, not by every `purerl` command
+    from purerl.analysis import stats  # scipy: imported when drawing, not by every `purerl` command
 
     for curve in curves:
         mean = curve.returns.mean(axis=0)
