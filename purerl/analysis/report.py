@@ -11,7 +11,7 @@ precipice" (`purerl.analysis.scores`):
 - per task, every run's final return normalised as `(return - random) / (reference - random)`, where
   `random` is a uniformly random policy's return under the runs' own evaluation protocol
   (`random_return`: measured once per env and protocol) and `reference` comes from
-  `REFERENCE_SCORES`; `--scores` overrides either, per env;
+  reference_scores.json (each env's score and its source); `--scores` overrides either, per env;
 - across the tasks every label has: IQM, mean, median and optimality gap of the normalised scores,
   each with a stratified bootstrap interval (runs resampled within each task; `task_bootstrap`
   resamples the tasks too), performance profiles with interval bands, and the probability of

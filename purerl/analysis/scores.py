@@ -3,7 +3,8 @@ statistical precipice":
 
 - `task_scores`: per env, the `random` and `reference` scores to normalise by. `random` is a uniformly
   random policy's return under the runs' own evaluation protocol (`random_return`, measured once per
-  env and `protocol`), `reference` comes from `REFERENCE_SCORES`; a --scores file overrides either;
+  env and `protocol`), `reference` comes from `REFERENCE_SCORES` (`reference_scores.json`: per env its
+  score, what it is and its source); a --scores file overrides either;
 - `normalize`: `(return - random) / (reference - random)`;
 - `group`: the runs by label and task (`Table`), normalised over the tasks every label has;
 - `estimate`: each label's aggregates, performance profile and the probability of improvement of
@@ -15,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
@@ -23,19 +25,24 @@ from purerl.analysis import stats
 from purerl.analysis.load import Runs
 from purerl.config.spec import JobSpec
 
-# env -> (reference score, where it comes from). A normalised score of 1 means "as good as this".
-REFERENCE_SCORES: dict[str, tuple[float, str]] = {
-    "CartPole-v1": (500.0, "the maximum return (500-step limit)"),
-    "Acrobot-v1": (-60.0, "a well-trained policy's return (swings up in about 60 steps)"),
-    "Pendulum-v1": (-150.0, "a well-trained policy's return (swings up and balances)"),
-    "Asterix-MinAtar": (15.0, "gymnax's PPO baseline"),
-    "Breakout-MinAtar": (28.0, "gymnax's PPO baseline"),
-    "Freeway-MinAtar": (58.0, "gymnax's PPO baseline"),
-    "SpaceInvaders-MinAtar": (131.0, "gymnax's PPO baseline"),
-    "Catch-bsuite": (1.0, "the maximum return (every ball caught)"),
-    "FrozenLake-misc": (0.744, "the optimal policy's success rate within the 100-step limit (slippery 4x4, "
-                        "finite-horizon value iteration)"),
-}
+
+class Reference(NamedTuple):
+    """A task's reference score: a normalised score of 1 means "as good as this"."""
+
+    score: float
+    description: str  # what the score is (the reports' "reference from")
+    source: str  # where it comes from: a citation, "computed by purerl ...", or "no published source: ..."
+
+
+def read_references() -> dict[str, Reference]:
+    """The reference scores shipped with purerl (`reference_scores.json`, package data), keyed by env
+    id as results dirs name it: a new env gets a row there, not code here."""
+    text = resources.files("purerl.analysis").joinpath("reference_scores.json").read_text(encoding="utf-8")
+    return {env: Reference(float(entry["reference"]), entry["description"], entry["source"])
+            for env, entry in json.loads(text).items()}
+
+
+REFERENCE_SCORES = read_references()
 TAUS = 101  # points of the performance-profile grid
 PROFILE_TABLE_TAUS = (0.25, 0.5, 0.75, 1.0)
 
@@ -87,7 +94,8 @@ def task_scores(runs: Sequence[Runs], given: dict[str, dict[str, float]] | None 
             if r.env not in REFERENCE_SCORES:
                 raise ValueError(f"no reference score for {r.env}; give one with --scores FILE.json "
                                  f"({{\"{r.env}\": {{\"reference\": ...}}}})")
-            entry["reference"], sources["reference"] = REFERENCE_SCORES[r.env]
+            reference = REFERENCE_SCORES[r.env]
+            entry["reference"], sources["reference"] = reference.score, reference.description
         if "random" not in entry:
             key = json.dumps(protocol(r.spec), sort_keys=True)
             if key not in measured:
