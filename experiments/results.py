@@ -30,7 +30,7 @@ import numpy as np
 
 from purerl import experiment
 from purerl.analysis import plot, stats
-from purerl.analysis.report import random_return
+from purerl.analysis.scores import random_return
 from purerl.config import registry
 from purerl.config.spec import JobSpec
 from purerl.io import records

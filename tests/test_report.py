@@ -16,6 +16,8 @@ import pytest
 
 from purerl import experiment
 from purerl.analysis import report, stats
+from purerl.analysis.load import Runs
+from purerl.analysis.scores import normalize, task_scores
 from purerl.cli import main
 from purerl.config.spec import JobSpec
 from purerl.runtime.sweep import grid
@@ -173,12 +175,12 @@ def test_labels_merge_dirs_and_task_bootstrap(results_dirs, tmp_path):
 
 def test_unknown_env_needs_a_reference_score():
     spec = JobSpec.create("q_learning", "FrozenLake-misc", total_steps=2000, seeds=[0])
-    runs = [report.Runs("x", "Unknown-env", np.zeros(3), spec, "dir")]
+    runs = [Runs("x", "Unknown-env", np.zeros(3), spec, "dir")]
     with pytest.raises(ValueError, match="no reference score for Unknown-env; give one with --scores"):
-        report.task_scores(runs, measure=lambda spec: 0.0)
-    scores = report.task_scores(runs, {"Unknown-env": {"reference": 2.0}}, measure=lambda spec: 0.5)
+        task_scores(runs, measure=lambda spec: 0.0)
+    scores = task_scores(runs, {"Unknown-env": {"reference": 2.0}}, measure=lambda spec: 0.5)
     assert scores["Unknown-env"]["random"] == 0.5 and scores["Unknown-env"]["reference"] == 2.0
-    np.testing.assert_allclose(report.normalize([0.5, 2.0, 3.5], 0.5, 2.0), [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(normalize([0.5, 2.0, 3.5], 0.5, 2.0), [0.0, 1.0, 2.0])
 
 
 @pytest.mark.parametrize("bad, message", [

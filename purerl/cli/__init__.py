@@ -343,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default="report", help="dir for report.md, report.tex, figures (default report)")
     rp.add_argument("--scores", metavar="FILE.json",
                     help='random and reference score per env, {"ENV": {"random": x, "reference": y}}, either '
-                    "optional (default: a measured random policy, purerl.analysis.report.REFERENCE_SCORES)")
+                    "optional (default: a measured random policy, purerl/analysis/reference_scores.json)")
     rp.add_argument("--task-bootstrap", action="store_true", help="resample the tasks too, not only the runs")
     rp.add_argument("--reps", type=int, help="bootstrap resamples (default 9999)")
     rp.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
