@@ -9,6 +9,8 @@ bootstrap distribution (a 3-sigma band for each side, combined) — small agains
 """
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +173,35 @@ def test_labels_merge_dirs_and_task_bootstrap(results_dirs, tmp_path):
     md = path.read_text()
     assert "| FrozenLake-misc | td | 6 | " in md  # 3 + 3 runs under one label (here the same dir twice)
     assert "## Probability of improvement" not in md and not (tmp_path / "out" / "improvement.png").exists()
+    # rliable resamples no tasks for P(X > Y); with --task-bootstrap purerl does, and says so.
+    assert "except that rliable resamples no tasks for the probability of improvement" in md
+
+
+def test_a_diverged_run_is_named_and_counted_as_the_random_policy(results_dirs, tmp_path):
+    diverged = tmp_path / "diverged"
+    shutil.copytree(results_dirs / "q_learning", diverged)
+    info = json.loads((diverged / "summary.json").read_text())
+    info["final_return"]["per_seed"][1] = float("nan")
+    (diverged / "summary.json").write_text(json.dumps(info))
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps({"FrozenLake-misc": {"random": 0.0}}))
+    dirs = [f"{diverged}:a", f"{results_dirs / 'q_learning'}:b"]
+    md = report.write(dirs, tmp_path / "out", scores_file=scores, reps=200).read_text()
+    assert (f"{diverged}: the final return of seed 1 is not finite (the run diverged); it counts as the "
+            "random policy's return, 0 (normalised score 0).") in md
+    assert not re.search(r"\bnan\b", md, re.IGNORECASE)  # every aggregate and profile stays finite
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: stats.aggregate_iqm([1.0, 2.0]), "scores must be \\[..., runs, tasks\\], got shape \\(2,\\)"),
+    (lambda: stats.aggregate_mean(np.zeros((0, 3))), "at least one run and one task"),
+    (lambda: stats.iqm([]), "needs at least 1 sample"),
+    (lambda: stats.probability_of_improvement(np.ones((3, 2)), np.ones((3, 3))),
+     "same tasks: X has 2, Y has 3"),
+])
+def test_estimators_refuse_malformed_scores_in_one_line(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 def test_unknown_env_needs_a_reference_score():

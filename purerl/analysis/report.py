@@ -30,7 +30,7 @@ from pathlib import Path
 from purerl.analysis import stats
 from purerl.analysis.figures import draw_aggregates, draw_improvement, draw_profiles, draw_sensitivity
 from purerl.analysis.load import load, parse_dir, read_scores
-from purerl.analysis.scores import estimate, group, task_scores
+from purerl.analysis.scores import count_diverged, estimate, group, task_scores
 from purerl.analysis.tables import latex_escape, latex_table, markdown_table, rows
 from purerl.io import records
 
@@ -60,7 +60,9 @@ def write(dirs: Sequence[str | Path | tuple[Path, str | None]], out: str | Path,
             raise ValueError(f"{r.source} holds no runs")
     given = read_scores(scores_file) if scores_file is not None else None
     scores = task_scores(runs, given)
+    runs, diverged = count_diverged(runs, scores)
     table = group(runs, scores)
+    table = table._replace(notes=diverged + table.notes)
     est = estimate(table, reps=reps, seed=seed, task_bootstrap=task_bootstrap)
 
     out = Path(out)
@@ -80,9 +82,11 @@ def write(dirs: Sequence[str | Path | tuple[Path, str | None]], out: str | Path,
 
     cells = rows(table, scores, est, sweeps)
     resampled = "runs within each task" + (" and the tasks" if task_bootstrap else "")
+    like = ("as rliable 1.2.0, except that rliable resamples no tasks for the probability of improvement "
+            "and purerl does here too" if task_bootstrap else "as rliable 1.2.0")
     method = (f"Final returns normalised per task as (return - random) / (reference - random). Intervals "
               f"of the aggregates, profiles and probabilities of improvement: 95% percentile intervals of a "
-              f"stratified bootstrap ({reps} resamples of the {resampled}, seed {seed}), as rliable 1.2.0; "
+              f"stratified bootstrap ({reps} resamples of the {resampled}, seed {seed}), {like}; "
               f"of a task's returns: 95% bootstrap interval of the mean over runs. A sweep counts with its "
               f"best point retrained on fresh seeds (--eval-seeds), else with the seeds that picked it (an "
               f"optimistic score).")

@@ -110,6 +110,23 @@ def task_scores(runs: Sequence[Runs], given: dict[str, dict[str, float]] | None 
     return scores
 
 
+def count_diverged(runs: Sequence[Runs], scores: dict[str, dict]) -> tuple[list[Runs], list[str]]:
+    """A run whose final return is not finite (it diverged) counts as its env's random policy: a
+    normalised score of 0, in every table and estimate. Returns the runs so counted and a note naming
+    each such dir and seed."""
+    counted, notes = [], []
+    for r in runs:
+        bad = ~np.isfinite(r.returns)
+        if bad.any():
+            seeds = ", ".join(str(r.spec.seeds[i]) for i in np.flatnonzero(bad))
+            random = scores[r.env]["random"]
+            notes.append(f"{r.source}: the final return of seed {seeds} is not finite (the run diverged); "
+                         f"it counts as the random policy's return, {random:.4g} (normalised score 0).")
+            r = r._replace(returns=np.where(bad, random, r.returns))
+        counted.append(r)
+    return counted, notes
+
+
 def normalize(returns, random: float, reference: float) -> np.ndarray:
     """(return - random) / (reference - random): 0 is the random policy, 1 the reference."""
     return (np.asarray(returns, dtype=np.float64) - random) / (reference - random)
