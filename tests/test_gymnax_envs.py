@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_contract import counting_traces, traced_once
+from helpers import counting_traces, traced_once
 
 from purerl import envs, experiment
 from purerl.config import registry

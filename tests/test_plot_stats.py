@@ -1,17 +1,14 @@
 """Statistics against hand-computed values, `purerl plot`, and experiments/results.py on a tiny budget."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import PNG_MAGIC, load_experiment
 
 from purerl.analysis import stats
 from purerl.cli import main
 from purerl.io import records
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8", "--seeds", "3"]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_iqm_is_the_mean_of_the_middle_half():
@@ -70,15 +67,6 @@ def test_plot_names_bad_input_and_exits_2(results_dirs, tmp_path, capsys, bad, m
     assert code == 2
     assert err.startswith("purerl: error:") and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
-
-
-def load_experiment(name: str):
-    """The script experiments/NAME.py as a module."""
-    path = Path(__file__).parents[1] / "experiments" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow  # every row of the results table compiles

@@ -4,17 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, maybe_jit
 
 from purerl.algos import sac
 from purerl.core.distributions import TanhNormal, tanh_log_det_jacobian
 from purerl.envs import make_env
 from purerl.runtime.run import prepare, train
-
-JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-
-
-def maybe_jit(fn, jit):
-    return jax.jit(fn) if jit else fn
 
 
 @JIT
