@@ -1,4 +1,4 @@
-"""A3C: n-step and GAE advantages, policies, device equivalence, and the TARGETS.md rows."""
+"""A3C: n-step and GAE advantages, policies, device equivalence, and its learning targets."""
 
 import functools
 import json
@@ -142,14 +142,15 @@ def test_bad_settings_are_named():
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -100.0)])
 def test_reaches_the_targets_row(env_id, target):
-    """TARGETS.md: sampled-policy return within 500k env steps, 4 seeds in one vmapped call."""
+    """The learning target: sampled-policy return within 500k env steps, 4 seeds in one vmapped call."""
     result = train(prepare("a3c", env_id, total_steps=500_000), seeds=range(4))
     assert result.final_return.mean() >= target, result.metrics["eval_return"]
 
 
 @pytest.mark.slow
 def test_gaussian_policy_on_pendulum_is_clearly_above_random():
-    """TARGETS.md: >= -600 within 5M env steps (random: about -1200); -167 when the defaults were set."""
+    """The learning target: >= -600 within 5M env steps (random: about -1200); -167 when the defaults
+    were set."""
     result = train(prepare("a3c", "Pendulum-v1", total_steps=5_000_000), seeds=range(4))
     assert result.final_return.mean() >= -600, result.metrics["eval_return"]
 

@@ -1,4 +1,6 @@
-"""The contract every registered algorithm keeps (STYLE.md, "Tests that mean something" 2)."""
+"""The contract every registered algorithm keeps: finite updates of unchanged structure, jit equal to
+no jit, seeds reproducible and distinct, a vmapped or swept member equal to its own run, a sweep
+compiled once."""
 
 import jax
 import jax.numpy as jnp

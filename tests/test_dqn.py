@@ -166,7 +166,8 @@ def test_matrix_observations_are_flattened():
 
 @pytest.mark.slow
 def test_cartpole_reaches_the_targets_row():
-    """TARGETS.md: best periodic greedy eval >= 475, final >= 300, max Q(s0) <= 110 within 500k steps."""
+    """The learning target: best periodic greedy eval >= 475, final >= 300, max Q(s0) <= 110 within
+    500k steps."""
     job = prepare("dqn", "CartPole-v1", total_steps=500_000)
     result = train(job, seeds=range(4))
     returns = result.metrics["eval_return"]  # [seeds, evals]

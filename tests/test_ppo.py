@@ -1,4 +1,4 @@
-"""PPO: the clipped objective, minibatches, device equivalence, diagnostics, and the TARGETS.md rows.
+"""PPO: the clipped objective, minibatches, device equivalence, diagnostics, and its learning targets.
 
 GAE's stop at termination and bootstrap at truncation are checked against hand-computed values in
 test_a3c.py (`purerl.core.returns.gae`, which PPO shares).
@@ -130,8 +130,8 @@ def test_bad_settings_are_named():
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -90.0)])
 def test_reaches_the_targets_row(env_id, target):
-    """TARGETS.md: sampled-policy return within 500k env steps with the defaults, 4 seeds in one
-    vmapped call (500 and -81 on 4 devices when the defaults were set)."""
+    """The learning target: sampled-policy return within 500k env steps with the defaults, 4 seeds in
+    one vmapped call (500 and -81 on 4 devices when the defaults were set)."""
     result = train(prepare("ppo", env_id, total_steps=500_000), seeds=range(4))
     assert result.final_return.mean() >= target, result.metrics["eval_return"]
 
@@ -142,7 +142,7 @@ PENDULUM = {"num_envs": 16, "update_epochs": 10, "num_minibatches": 8, "lr": 1e-
 
 @pytest.mark.slow
 def test_gaussian_policy_reaches_the_pendulum_row():
-    """TARGETS.md: >= -250 (sampled policy) within 500k env steps, with the settings of the module
-    docstring, 4 seeds in one vmapped call (-155 on 4 devices when they were set)."""
+    """The learning target: >= -250 (sampled policy) within 500k env steps, with the settings of the
+    module docstring, 4 seeds in one vmapped call (-155 on 4 devices when they were set)."""
     result = train(prepare("ppo", "Pendulum-v1", total_steps=500_000, settings=PENDULUM), seeds=range(4))
     assert result.final_return.mean() >= -250, result.metrics["eval_return"]

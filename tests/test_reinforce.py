@@ -1,4 +1,4 @@
-"""REINFORCE: masking, returns-to-go, the score-function gradient, and learning (TARGETS.md)."""
+"""REINFORCE: masking, returns-to-go, the score-function gradient, and its learning target."""
 
 import jax
 import jax.numpy as jnp
@@ -122,7 +122,8 @@ def test_tabular_policy_solves_deterministic_frozen_lake():
 
 @pytest.mark.slow
 def test_cartpole_reaches_the_targets_row():
-    """TARGETS.md: sampled-policy return >= 450 within 2M env steps, 4 seeds in one vmapped call."""
+    """The learning target: sampled-policy return >= 450 within 2M env steps, 4 seeds in one vmapped
+    call."""
     job = prepare("reinforce", "CartPole-v1", total_steps=2_000_000)
     result = train(job, seeds=range(4))
     assert result.final_return.mean() >= 450, result.metrics["eval_return"]
