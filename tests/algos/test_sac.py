@@ -1,20 +1,15 @@
-"""SAC: the tanh log-probability, the temperature's direction, the soft target, the TARGETS.md row."""
+"""SAC: the tanh log-probability, the temperature's direction, the soft target, the learning target."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, maybe_jit
 
 from purerl.algos import sac
 from purerl.core.distributions import TanhNormal, tanh_log_det_jacobian
 from purerl.envs import make_env
 from purerl.runtime.run import prepare, train
-
-JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-
-
-def maybe_jit(fn, jit):
-    return jax.jit(fn) if jit else fn
 
 
 @JIT
@@ -124,6 +119,7 @@ def test_bad_settings_are_named():
 
 @pytest.mark.slow
 def test_pendulum_reaches_the_targets_row():
-    """TARGETS.md: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped call."""
+    """The learning target: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped
+    call."""
     result = train(prepare("sac", "Pendulum-v1", total_steps=20_000), seeds=range(4))
     assert result.final_return.mean() >= -200, result.metrics["eval_return"]

@@ -1,13 +1,16 @@
-"""PPO: the clipped objective, minibatches, device equivalence, diagnostics, and the TARGETS.md rows.
+"""PPO: the clipped objective, minibatches, device equivalence, diagnostics, and its learning targets.
 
 GAE's stop at termination and bootstrap at truncation are checked against hand-computed values in
 test_a3c.py (`purerl.core.returns.gae`, which PPO shares).
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, device_copies, leaves, maybe_jit, tiny_algorithm
 
 from purerl.algos import ppo
 from purerl.core import losses
@@ -26,7 +29,7 @@ CLIP_CASES = np.array([
 ], np.float32)
 
 
-@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@JIT
 def test_clipped_objective_against_hand_computed_values(jit):
     ratio, adv, expected, expected_grad = (jnp.asarray(c) for c in CLIP_CASES.T)
 
@@ -34,7 +37,7 @@ def test_clipped_objective_against_hand_computed_values(jit):
         return losses.ppo_clip_loss(r[None], a[None], 0.2)
 
     per_sample = jax.vmap(jax.value_and_grad(one))
-    per_sample = jax.jit(per_sample) if jit else per_sample
+    per_sample = maybe_jit(per_sample, jit)
     loss, grad = per_sample(ratio, adv)
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-6)
@@ -52,21 +55,8 @@ def test_every_sample_is_in_exactly_one_minibatch_per_epoch():
     np.testing.assert_array_equal(np.sort(shares.reshape(4, -1), 1), np.sort(epochs[0], 1))
 
 
-def tiny(env_id, **static):
-    env = make_env(env_id)
-    settings = {"num_envs": 2, "rollout_len": 8, "update_epochs": 2, "num_minibatches": 2, "devices": 1,
-                "hidden": (16,)} | static
-    return env, ppo.make_ppo(env, total_steps=10_000, **settings)
-
-
-def leaves(tree):
-    return [np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-            for x in jax.tree.leaves(tree)]
-
-
-def device_copies(x):
-    """Each device's own buffer of an array (a replicated array has one per device)."""
-    return [np.asarray(shard.data) for shard in x.addressable_shards]
+tiny = functools.partial(tiny_algorithm, ppo.make_ppo, {"num_envs": 2, "rollout_len": 8, "update_epochs": 2,
+                                                       "num_minibatches": 2, "devices": 1, "hidden": (16,)})
 
 
 @pytest.mark.parametrize("env_id, devices, seeds", [
@@ -140,8 +130,8 @@ def test_bad_settings_are_named():
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -90.0)])
 def test_reaches_the_targets_row(env_id, target):
-    """TARGETS.md: sampled-policy return within 500k env steps with the defaults, 4 seeds in one
-    vmapped call (500 and -81 on 4 devices when the defaults were set)."""
+    """The learning target: sampled-policy return within 500k env steps with the defaults, 4 seeds in
+    one vmapped call (500 and -81 on 4 devices when the defaults were set)."""
     result = train(prepare("ppo", env_id, total_steps=500_000), seeds=range(4))
     assert result.final_return.mean() >= target, result.metrics["eval_return"]
 
@@ -152,7 +142,7 @@ PENDULUM = {"num_envs": 16, "update_epochs": 10, "num_minibatches": 8, "lr": 1e-
 
 @pytest.mark.slow
 def test_gaussian_policy_reaches_the_pendulum_row():
-    """TARGETS.md: >= -250 (sampled policy) within 500k env steps, with the settings of the module
-    docstring, 4 seeds in one vmapped call (-155 on 4 devices when they were set)."""
+    """The learning target: >= -250 (sampled policy) within 500k env steps, with the settings of the
+    module docstring, 4 seeds in one vmapped call (-155 on 4 devices when they were set)."""
     result = train(prepare("ppo", "Pendulum-v1", total_steps=500_000, settings=PENDULUM), seeds=range(4))
     assert result.final_return.mean() >= -250, result.metrics["eval_return"]

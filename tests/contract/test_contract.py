@@ -1,12 +1,15 @@
-"""The contract every registered algorithm keeps (STYLE.md, "Tests that mean something" 2)."""
+"""The contract every registered algorithm keeps: finite updates of unchanged structure, jit equal to
+no jit, seeds reproducible and distinct, a vmapped or swept member equal to its own run, a sweep
+compiled once."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import counting_traces, leaves, tiny_job, traced_once
 
 from purerl.config import registry
-from purerl.runtime.run import build, prepare, seed_keys
+from purerl.runtime.run import seed_keys
 from purerl.runtime.sweep import sweep
 
 # TD3 is DDPG's module with three settings on (test_ddpg.py checks each); its contract runs with the
@@ -21,25 +24,6 @@ BATCHED_DEFAULT = {"q_learning", "dqn", "ppo", "ddpg"}
 
 def some_slow(fast):
     return [pytest.param(a, marks=pytest.mark.slow) if a not in fast else a for a in registry.ALGORITHMS]
-
-
-def tiny_job(name, updates_per_eval=2, **overrides):
-    """The algorithm on its reference env with a budget of a few updates, on one device (splitting
-    A3C's actors over devices is checked in test_a3c.py)."""
-    static, traced = registry.static_settings(name), registry.traced_settings(name)
-    settings = {"num_evals": 2, "eval_episodes": 4}
-    small = {"learning_starts": 0, "buffer_size": 256, "batch_size": 16, "num_envs": 4, "rollout_len": 8,
-             "num_minibatches": 2, "update_epochs": 2, "hidden": (16,)}
-    settings |= {k: v for k, v in small.items() if k in static or k in traced}
-    settings |= overrides
-    probe = prepare(name, total_steps=1, settings=settings)
-    steps = probe.algorithm.steps_per_update * updates_per_eval * settings["num_evals"]
-    return build(prepare(name, total_steps=steps, settings=settings).spec, max_devices=1)
-
-
-def leaves(tree):
-    return [np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-            for x in jax.tree.leaves(tree)]
 
 
 @pytest.fixture(scope="module", params=ALGOS)
@@ -96,22 +80,6 @@ def test_vmapped_member_equals_its_own_run(name):
     single = jax.jit(job.trainer.train)(keys[1], job.hparams)
     for a, b in zip(leaves(batched), leaves(single)):
         np.testing.assert_allclose(a[1], b, rtol=1e-4, atol=1e-5)
-
-
-def counting_traces(job):
-    """The job with its trainer's init and period counting their traces: {"init": [...], "period": [...]}."""
-    traces = {"init": [], "period": []}
-    init, period = job.trainer.init, job.trainer.period
-    trainer = job.trainer._replace(
-        init=lambda key, hp, env=None: (traces["init"].append(None), init(key, hp, env))[1],
-        period=lambda run, hp, env=None: (traces["period"].append(None), period(run, hp, env))[1])
-    return job._replace(trainer=trainer), traces
-
-
-def traced_once(traces) -> bool:
-    """One compile: init traced once, the period once for its shapes and once for its body at most,
-    never again per chunk, point or seed."""
-    return len(traces["init"]) == 1 and 1 <= len(traces["period"]) <= 2
 
 
 @pytest.mark.parametrize("name", some_slow(BATCHED_DEFAULT - {"ddpg"}))

@@ -1,4 +1,4 @@
-"""DDPG: the critic target, soft updates, exploration within the bounds, OU resets, the TARGETS.md row."""
+"""DDPG: the critic target, soft updates, exploration within the bounds, OU resets, the learning target."""
 
 import jax
 import jax.numpy as jnp
@@ -113,7 +113,8 @@ def test_bad_settings_are_named():
 
 @pytest.mark.slow
 def test_pendulum_reaches_the_targets_row():
-    """TARGETS.md: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped call."""
+    """The learning target: deterministic return >= -200 within 20k env steps, 4 seeds in one vmapped
+    call."""
     result = train(prepare("ddpg", "Pendulum-v1", total_steps=20_000), seeds=range(4))
     assert result.final_return.mean() >= -200, result.metrics["eval_return"]
 
@@ -193,6 +194,6 @@ def test_td3_actor_follows_the_first_critic_alone():
 
 @pytest.mark.slow
 def test_td3_pendulum_reaches_the_targets_row():
-    """TARGETS.md wave 2: TD3's deterministic return >= -200 within 20k env steps, 4 seeds vmapped."""
+    """TD3's learning target: deterministic return >= -200 within 20k env steps, 4 seeds vmapped."""
     result = train(prepare("td3", "Pendulum-v1", total_steps=20_000), seeds=range(4))
     assert result.final_return.mean() >= -200, result.metrics["eval_return"]

@@ -4,14 +4,13 @@ JAX runtime (or resumed in 1 process with as many devices); a resume on another 
 refused in one line."""
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
+from helpers import free_port, host_devices
 
 from purerl.io import records
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.slow  # each test starts several JAX processes
 SWEEP = ["sweep", "dqn", "--env", "CartPole-v1", "--grid", "lr=0.003,0.001,0.0003", "--seeds", "2",
          "--total-steps", "1536", "--set", "num_evals=3", "eval_episodes=8", "num_envs=4", "batch_size=16",
          "buffer_size=256", "learning_starts=0", "--chunk-size", "4", "--checkpoint-every", "1"]
-TWO_DEVICES = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+TWO_DEVICES = host_devices(2)
 
 # `purerl ARGS` with the sweep's on_chunk wrapped to SIGKILL the process right after call {step}'s
 # checkpoint is written (step 4: the second chunk of runs, one evaluation in).
@@ -61,12 +60,6 @@ def finish(*processes):
     return [(p.returncode, out, err) for p in processes for out, err in [p.communicate(timeout=600)]]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def distributed(args, outs, kill_at=None):
     """`purerl ARGS` as 2 processes of one JAX runtime (2 host devices each); process i gets outs[i]."""
     address = f"127.0.0.1:{free_port()}"
@@ -94,7 +87,7 @@ def test_a_killed_sweep_resumed_equals_the_sweep_left_alone(tmp_path):
     assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["3", "4"]
 
     # Another device count is refused in one line, before anything compiles; nothing is lost.
-    one_device = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    one_device = host_devices(1)
     [(code, _, err)] = finish(start(["sweep", "--resume", str(killed)], env=one_device))
     assert code == 2
     assert err.strip().splitlines()[-1] == (
@@ -122,7 +115,7 @@ def test_a_killed_two_process_sweep_resumed_equals_the_sweep_left_alone(tmp_path
     # Both processes continue from the first one's results dir; a copy continues in one process with
     # as many devices (4), which is as good.
     shutil.copytree(killed / "p0", tmp_path / "one-process")
-    four_devices = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    four_devices = host_devices(4)
     alone = start(["sweep", "--resume", str(tmp_path / "one-process")], env=four_devices)
     resumed = finish(*distributed(["sweep", "--resume", str(killed / "p0")], [[], []]), alone)
     assert [code for code, _, _ in resumed] == [0, 0, 0], "".join(err[-2000:] for _, _, err in resumed)

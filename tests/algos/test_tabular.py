@@ -1,4 +1,5 @@
-"""Tabular Q-learning and SARSA against ground truth (TARGETS.md FrozenLake rows)."""
+"""Tabular Q-learning and SARSA against ground truth (the exact FrozenLake model), and Q-learning's
+learning target on a discretised CartPole."""
 
 import jax
 import jax.numpy as jnp
@@ -75,7 +76,7 @@ def test_non_slippery_is_solved(algo):
 
 @pytest.mark.slow  # a learning check: 4 seeds x 5M env steps
 def test_q_learning_on_discretised_cartpole():
-    """TARGETS.md: greedy return >= 400 within 5M steps through the discretiser."""
+    """The learning target: greedy return >= 400 within 5M steps through the discretiser."""
     job = prepare(
         "q_learning", "CartPole-v1", total_steps=5_000_000,
         bins=[3, 3, 8, 12], bounds=[[-2.4, 2.4], [-3, 3], [-0.2095, 0.2095], [-3.5, 3.5]],

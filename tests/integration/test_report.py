@@ -11,10 +11,10 @@ bootstrap distribution (a 3-sigma band for each side, combined) — small agains
 import json
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FIXTURES, PNG_MAGIC
 
 from purerl import experiment
 from purerl.analysis import report, stats
@@ -24,10 +24,9 @@ from purerl.cli import main
 from purerl.config.spec import JobSpec
 from purerl.runtime.sweep import grid
 
-FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rliable_reference.json").read_text())
+FIXTURE = json.loads((FIXTURES / "rliable_reference.json").read_text())
 CASES = list(FIXTURE["cases"])
 REPS = FIXTURE["reps"]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def case_scores(case: str) -> dict[str, np.ndarray]:

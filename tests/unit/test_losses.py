@@ -4,15 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, maybe_jit
 
 from purerl.core import losses
-
-JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-
-
-def maybe_jit(fn, jit):
-    return jax.jit(fn) if jit else fn
-
 
 # Two transitions: the second ends the episode (discount 0).
 Q_TM1 = jnp.array([[1.0, 2.0], [0.5, -1.0]])

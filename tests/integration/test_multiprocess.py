@@ -1,26 +1,19 @@
 """JAX's multi-process runtime: 2 local CPU processes (coordinator on 127.0.0.1) equal 1 process."""
 
-import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from helpers import free_port, host_devices
 
 from purerl.io import records
 
 pytestmark = pytest.mark.slow  # each test starts three JAX processes
 
 # Two host devices per process: 2 processes make the 4-device mesh of one 4-device process.
-TWO_DEVICES = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-FOUR_DEVICES = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+TWO_DEVICES = host_devices(2)
+FOUR_DEVICES = host_devices(4)
 
 
 def run_processes(args, out, num_processes=2):

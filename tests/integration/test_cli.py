@@ -1,23 +1,17 @@
 """The command line: end-to-end runs, result files, and bad input named before anything runs."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 
 from purerl.cli import main
 from purerl.cli.args import parse_value
 from purerl.io import records
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
-
-
-def run_cli(*args):
-    command = [sys.executable, "-m", "purerl", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 def test_train_writes_results_and_repeats_bit_identically(tmp_path):

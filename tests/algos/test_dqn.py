@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, leaves, maybe_jit
 
 from purerl.algos import dqn
 from purerl.cli import main
@@ -29,17 +30,17 @@ Q_T = jnp.array([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0], [70.0, 80.0]])  # tar
 Q_T_ONLINE = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])  # online net at next_obs
 
 
-@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@JIT
 def test_target_bootstraps_through_truncation_not_termination(jit):
-    td_error = jax.jit(dqn.td_error) if jit else dqn.td_error
+    td_error = maybe_jit(dqn.td_error, jit)
     td = td_error(hand_made_batch(), Q_TM1, Q_T, 0.5)
     # y = r + 0.5 max Q_target(s') unless terminated; truncated alone still bootstraps.
     np.testing.assert_allclose(td, [1 + 10 - 2, 1 + 20 - 3, 1 - 4, 1 - 5])
 
 
-@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@JIT
 def test_double_dqn_target(jit):
-    td_error = jax.jit(dqn.td_error) if jit else dqn.td_error
+    td_error = maybe_jit(dqn.td_error, jit)
     td = td_error(hand_made_batch(), Q_TM1, Q_T, 0.5, Q_T_ONLINE)
     # The online net picks a' = 0, 0, (1, 1 terminated); the target net values it.
     np.testing.assert_allclose(td, [1 + 5 - 2, 1 + 15 - 3, 1 - 4, 1 - 5])
@@ -84,10 +85,6 @@ def run_updates(num_updates, static=None, **hparams):
         state, metrics = update(state, hp)
         states.append(state)
     return states, metrics
-
-
-def leaves(tree):
-    return [np.asarray(x) for x in jax.tree.leaves(tree)]
 
 
 def same(a, b):
@@ -169,7 +166,8 @@ def test_matrix_observations_are_flattened():
 
 @pytest.mark.slow
 def test_cartpole_reaches_the_targets_row():
-    """TARGETS.md: best periodic greedy eval >= 475, final >= 300, max Q(s0) <= 110 within 500k steps."""
+    """The learning target: best periodic greedy eval >= 475, final >= 300, max Q(s0) <= 110 within
+    500k steps."""
     job = prepare("dqn", "CartPole-v1", total_steps=500_000)
     result = train(job, seeds=range(4))
     returns = result.metrics["eval_return"]  # [seeds, evals]

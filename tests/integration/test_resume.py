@@ -12,6 +12,7 @@ import time
 import jax
 import numpy as np
 import pytest
+from helpers import leaves
 
 from purerl.cli import main
 from purerl.io import records
@@ -96,11 +97,6 @@ def final_state(algo, out):
     return checkpoint.restore(out / "checkpoints", progress_shapes(job))
 
 
-def as_arrays(tree):
-    return [np.asarray(jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-            for x in jax.tree.leaves(tree)]
-
-
 @pytest.mark.slow  # six training processes, about a minute
 @pytest.mark.parametrize("algo", RUNS)
 def test_killed_and_resumed_equals_uninterrupted(runs, algo):
@@ -114,7 +110,7 @@ def test_killed_and_resumed_equals_uninterrupted(runs, algo):
     # The whole training state at the end: parameters, optimiser, buffer, keys, counters.
     a, b = final_state(algo, whole), final_state(algo, killed)
     assert a.period == b.period == RUNS[algo]["settings"]["num_evals"]
-    for x, y in zip(as_arrays(a.state), as_arrays(b.state), strict=True):
+    for x, y in zip(leaves(a.state), leaves(b.state), strict=True):
         assert x.dtype == y.dtype and np.array_equal(x, y)
 
     summary_whole = records.read_summary(whole)
@@ -202,7 +198,7 @@ def test_train_is_the_chunk_program_and_a_run_continues_bit_identically():
     continued = train_chunked(job, start=seen[2])
     for name, values in chunked.metrics.items():
         np.testing.assert_array_equal(continued.metrics[name], values)
-    for x, y in zip(as_arrays(continued.final_state), as_arrays(chunked.final_state), strict=True):
+    for x, y in zip(leaves(continued.final_state), leaves(chunked.final_state), strict=True):
         np.testing.assert_array_equal(x, y)
     chunks = []
     stopped = train_chunked(job, stop=lambda: len(chunks) >= 1, on_chunk=lambda p, s: chunks.append(p.period))
@@ -237,7 +233,7 @@ def test_a_run_restored_from_its_checkpoint_continues_bit_identically(algo, tmp_
     continued = train_chunked(job, start=restored)
     for name, values in whole.metrics.items():
         np.testing.assert_array_equal(continued.metrics[name], values)
-    for x, y in zip(as_arrays(continued.final_state), as_arrays(whole.final_state), strict=True):
+    for x, y in zip(leaves(continued.final_state), leaves(whole.final_state), strict=True):
         np.testing.assert_array_equal(x, y)
 
 

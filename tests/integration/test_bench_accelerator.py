@@ -4,7 +4,7 @@ import math
 import re
 
 import pytest
-from test_plot_stats import load_experiment
+from helpers import load_experiment
 
 
 def numbers(text: str) -> list[float]:

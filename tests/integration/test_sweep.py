@@ -1,11 +1,8 @@
 """Sweeps: points, devices, processes and the `purerl sweep` command."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from test_contract import tiny_job
+from helpers import run_cli, tiny_job
 
 from purerl.analysis.plot import load
 from purerl.cli import main
@@ -13,11 +10,6 @@ from purerl.io import records
 from purerl.runtime.sweep import grid, random_points, sweep
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
-
-
-def run_cli(*args, env=None):
-    command = [sys.executable, "-m", "purerl", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_grid_is_the_product_and_random_points_lie_in_their_ranges():

@@ -1,9 +1,10 @@
-"""REINFORCE: masking, returns-to-go, the score-function gradient, and learning (TARGETS.md)."""
+"""REINFORCE: masking, returns-to-go, the score-function gradient, and its learning target."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, maybe_jit
 
 from purerl.algos import reinforce
 from purerl.core import losses
@@ -11,13 +12,11 @@ from purerl.core.distributions import Categorical
 from purerl.nets.networks import Table
 from purerl.runtime.run import prepare, train
 
-JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-
 
 @JIT
 def test_first_episode_mask(jit):
     done = jnp.array([[0, 0, 1], [1, 0, 0], [0, 1, 1], [1, 0, 0]], bool)  # [T=4, N=3]
-    mask = (jax.jit(reinforce.first_episode_mask) if jit else reinforce.first_episode_mask)(done)
+    mask = maybe_jit(reinforce.first_episode_mask, jit)(done)
     np.testing.assert_array_equal(mask, [[1, 1, 1], [1, 1, 0], [0, 1, 0], [0, 0, 0]])
 
 
@@ -29,7 +28,7 @@ def test_returns_to_go_stop_at_episode_ends_and_bootstrap_only_when_cut(jit):
     terminated = jnp.array([[0, 0], [1, 0], [0, 0], [0, 0]], bool)
     truncated = jnp.array([[0, 0], [0, 0], [0, 1], [0, 0]], bool)
     v_tp1 = jnp.array([[100.0, 100.0], [100.0, 100.0], [100.0, 10.0], [20.0, 100.0]])
-    fn = jax.jit(reinforce.returns_to_go) if jit else reinforce.returns_to_go
+    fn = maybe_jit(reinforce.returns_to_go, jit)
     g = fn(r, terminated, truncated, v_tp1, 0.5)
     expected = np.array([
         [1 + 0.5 * 2, 1 + 0.5 * (2 + 0.5 * (3 + 0.5 * 10))],
@@ -123,7 +122,8 @@ def test_tabular_policy_solves_deterministic_frozen_lake():
 
 @pytest.mark.slow
 def test_cartpole_reaches_the_targets_row():
-    """TARGETS.md: sampled-policy return >= 450 within 2M env steps, 4 seeds in one vmapped call."""
+    """The learning target: sampled-policy return >= 450 within 2M env steps, 4 seeds in one vmapped
+    call."""
     job = prepare("reinforce", "CartPole-v1", total_steps=2_000_000)
     result = train(job, seeds=range(4))
     assert result.final_return.mean() >= 450, result.metrics["eval_return"]

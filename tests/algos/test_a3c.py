@@ -1,11 +1,13 @@
-"""A3C: n-step and GAE advantages, policies, device equivalence, and the TARGETS.md rows."""
+"""A3C: n-step and GAE advantages, policies, device equivalence, and its learning targets."""
 
+import functools
 import json
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import device_copies, leaves, tiny_algorithm
 
 from purerl.algos import a3c
 from purerl.cli import main
@@ -42,20 +44,8 @@ def test_advantages_against_hand_computed_values(lambda_, expected):
     np.testing.assert_allclose(time_major, np.stack([expected, expected], 1), rtol=1e-6)
 
 
-def tiny(env_id, **static):
-    env = make_env(env_id)
-    settings = {"num_envs": 2, "rollout_len": 4, "devices": 1, "hidden": (16,)} | static
-    return env, a3c.make_a3c(env, total_steps=10_000, **settings)
-
-
-def leaves(tree):
-    return [np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-            for x in jax.tree.leaves(tree)]
-
-
-def device_copies(x):
-    """Each device's own buffer of an array (a replicated array has one per device)."""
-    return [np.asarray(shard.data) for shard in x.addressable_shards]
+tiny = functools.partial(tiny_algorithm, a3c.make_a3c,
+                         {"num_envs": 2, "rollout_len": 4, "devices": 1, "hidden": (16,)})
 
 
 @pytest.mark.parametrize("env_id, devices", [
@@ -152,14 +142,15 @@ def test_bad_settings_are_named():
 @pytest.mark.slow
 @pytest.mark.parametrize("env_id, target", [("CartPole-v1", 475.0), ("Acrobot-v1", -100.0)])
 def test_reaches_the_targets_row(env_id, target):
-    """TARGETS.md: sampled-policy return within 500k env steps, 4 seeds in one vmapped call."""
+    """The learning target: sampled-policy return within 500k env steps, 4 seeds in one vmapped call."""
     result = train(prepare("a3c", env_id, total_steps=500_000), seeds=range(4))
     assert result.final_return.mean() >= target, result.metrics["eval_return"]
 
 
 @pytest.mark.slow
 def test_gaussian_policy_on_pendulum_is_clearly_above_random():
-    """TARGETS.md: >= -600 within 5M env steps (random: about -1200); -167 when the defaults were set."""
+    """The learning target: >= -600 within 5M env steps (random: about -1200); -167 when the defaults
+    were set."""
     result = train(prepare("a3c", "Pendulum-v1", total_steps=5_000_000), seeds=range(4))
     assert result.final_return.mean() >= -600, result.metrics["eval_return"]
 

@@ -1,45 +1,13 @@
-"""Statistics against hand-computed values, `purerl plot`, and experiments/results.py on a tiny budget."""
-
-import importlib.util
-from pathlib import Path
+"""`purerl plot` on two results dirs and on bad input, and experiments/results.py on a tiny budget."""
 
 import numpy as np
 import pytest
+from helpers import PNG_MAGIC, load_experiment
 
-from purerl.analysis import stats
 from purerl.cli import main
 from purerl.io import records
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8", "--seeds", "3"]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def test_iqm_is_the_mean_of_the_middle_half():
-    # 8 values: trim 2 from each end, leaving 3, 4, 5, 100 -> 28.
-    assert stats.iqm([1, 2, 3, 4, 5, 100, 1000, 10_000]) == pytest.approx(28.0)
-    # An outlier seed moves the mean but not the IQM.
-    assert stats.iqm([0, 1, 1, 1, 1, 1, 1, 1000]) == pytest.approx(1.0)
-    np.testing.assert_allclose(stats.iqm([[1, 2, 3, 4], [10, 20, 30, 40]]), [2.5, 25.0])
-
-
-def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_data():
-    rng = np.random.default_rng(1)
-    few, many = rng.normal(5.0, 1.0, 10), rng.normal(5.0, 1.0, 1000)
-    low, high = stats.mean_ci(few)
-    assert low < few.mean() < high
-    low_many, high_many = stats.mean_ci(many)
-    assert low_many < many.mean() < high_many
-    assert high_many - low_many < (high - low) / 3
-    assert stats.mean_ci(few) == stats.mean_ci(few)  # a fixed resampling seed: reproducible
-
-
-def test_bootstrap_interval_per_row_and_of_constant_data():
-    low, high = stats.mean_ci([[500.0, 500.0, 500.0], [1.0, 2.0, 3.0]])
-    assert low.shape == high.shape == (2,)
-    assert low[0] == high[0] == 500.0  # all seeds equal: the interval is the point
-    assert 1.0 <= low[1] < 2.0 < high[1] <= 3.0
-    with pytest.raises(ValueError, match="at least 2 samples"):
-        stats.mean_ci([1.0])
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +38,6 @@ def test_plot_names_bad_input_and_exits_2(results_dirs, tmp_path, capsys, bad, m
     assert code == 2
     assert err.startswith("purerl: error:") and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
-
-
-def load_experiment(name: str):
-    """The script experiments/NAME.py as a module."""
-    path = Path(__file__).parents[1] / "experiments" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow  # every row of the results table compiles

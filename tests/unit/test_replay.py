@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import maybe_jit
 
 from purerl.core import replay
 from purerl.envs import Transition
@@ -36,7 +37,7 @@ def test_init_shapes_and_dtypes():
 
 @pytest.mark.parametrize("jit", [False, True])
 def test_add_wraps_around_and_overwrites_the_oldest(jit):
-    add = jax.jit(replay.add) if jit else replay.add
+    add = maybe_jit(replay.add, jit)
     buf = replay.init(example(), 5)
     buf = add(buf, transitions(0, 3))
     assert (int(buf.pointer), int(buf.size)) == (3, 3)

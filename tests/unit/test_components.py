@@ -5,18 +5,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import JIT, maybe_jit
 
 from purerl.config import registry
 from purerl.core.distributions import Categorical, Normal, sample_each
 from purerl.envs import from_bounds, make_env, to_bounds
 from purerl.nets import networks
-
-JIT = pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
-
-
-def maybe_jit(fn, jit):
-    return jax.jit(fn) if jit else fn
-
 
 # Observation encoder and networks.
 

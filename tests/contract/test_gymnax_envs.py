@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from test_contract import counting_traces, traced_once
+from helpers import counting_traces, traced_once
 
 from purerl import envs, experiment
 from purerl.config import registry
@@ -27,6 +27,8 @@ def tiny_spec(algo: str, env: str, **kwargs) -> JobSpec:
     return JobSpec.create(algo, env, total_steps=kwargs.pop("total_steps", 64), settings=settings, **kwargs)
 
 
+# The envs are the env layer's: `purerl.envs.make_env` takes exactly gymnax's registered ids, so an env
+# is walked as soon as gymnax registers it, as an algorithm is once it is in registry.ALGORITHMS.
 @pytest.mark.parametrize("env_id", gymnax.registered_envs)
 def test_every_algorithm_trains_on_every_gymnax_env_or_refuses_it_in_one_line(env_id):
     """The training program of every (env, algorithm) pair traces (abstractly: `jax.eval_shape`, no
