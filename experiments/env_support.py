@@ -1,6 +1,6 @@
 """The README's env support table: every gymnax env x every algorithm, trains or refused (why).
 
-Builds each pair's job with default settings (nothing is compiled; `tests/test_gymnax_envs.py`
+Builds each pair's job with default settings (nothing is compiled; `tests/contract/test_gymnax_envs.py`
 traces every pair's training program) and, where the results dir of a README row exists, shows its
 mean final return and budget in the cell.
 

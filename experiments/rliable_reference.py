@@ -1,4 +1,4 @@
-"""rliable 1.2.0's own outputs on fixed inputs: the fixture that tests/test_report.py checks
+"""rliable 1.2.0's own outputs on fixed inputs: the fixture that tests/integration/test_report.py checks
 purerl's estimators (`purerl.analysis.stats`) against.
 
 rliable is no dependency of purerl, so this script creates a separate virtual environment

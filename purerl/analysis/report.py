@@ -16,7 +16,7 @@ precipice" (`purerl.analysis.scores`):
   each with a stratified bootstrap interval (runs resampled within each task; `task_bootstrap`
   resamples the tasks too), performance profiles with interval bands, and the probability of
   improvement P(X > Y) of every pair of labels with its interval (`purerl.analysis.stats`, which matches
-  rliable 1.2.0: tests/test_report.py);
+  rliable 1.2.0: tests/integration/test_report.py);
 - for each sweep, the final return against each swept setting (mean and 95% bootstrap interval over
   seeds per point).
 """
