@@ -22,7 +22,8 @@ so one call evaluates a whole block of bootstrap resamples):
   with replacement within each task (and, with `task_bootstrap`, the tasks too), each array
   independently, like rliable's `StratifiedBootstrap` and `StratifiedIndependentBootstrap`.
 
-tests/integration/test_report.py checks them against rliable's own outputs (tests/fixtures/rliable_reference.json).
+tests/integration/test_report.py checks them against rliable's own outputs
+(tests/fixtures/rliable_reference.json).
 """
 
 from __future__ import annotations
