@@ -32,3 +32,15 @@ def test_bootstrap_interval_per_row_and_of_constant_data():
     assert 1.0 <= low[1] < 2.0 < high[1] <= 3.0
     with pytest.raises(ValueError, match="at least 2 samples"):
         stats.mean_ci([1.0])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: stats.aggregate_iqm([1.0, 2.0]), "scores must be \\[..., runs, tasks\\], got shape \\(2,\\)"),
+    (lambda: stats.aggregate_mean(np.zeros((0, 3))), "at least one run and one task"),
+    (lambda: stats.iqm([]), "needs at least 1 sample"),
+    (lambda: stats.probability_of_improvement(np.ones((3, 2)), np.ones((3, 3))),
+     "same tasks: X has 2, Y has 3"),
+])
+def test_estimators_refuse_malformed_scores_in_one_line(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
