@@ -96,9 +96,12 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
                env.traced_values() or None)
 
 
-def prepare(algo: str, *args: Any, **kwargs: Any) -> Job:
-    """`build(JobSpec.create(algo, ...))`: a checked job from names and values (as `create` takes them)."""
-    return build(JobSpec.create(algo, *args, **kwargs))
+def prepare(algo: str, env_id: str | None = None, *args: Any, **kwargs: Any) -> Job:
+    """`build(JobSpec.create(algo, env_id, ...))`: a checked job from names and values.
+
+    The other arguments are `JobSpec.create`'s; the env keeps the name `env_id` it has always had here.
+    """
+    return build(JobSpec.create(algo, env_id, *args, **kwargs))
 
 
 def seed_keys(seeds: Sequence[int]) -> jax.Array:
