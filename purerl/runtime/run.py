@@ -97,7 +97,8 @@ def build(spec: JobSpec, *, max_devices: int | None = None) -> Job:
 
 
 def prepare(algo: str, *args: Any, **kwargs: Any) -> Job:
-    """`build(JobSpec.create(algo, ...))`: a checked job from names and values (`JobSpec.create`'s arguments)."""
+    """`build(JobSpec.create(algo, ...))`: a checked job from names and values (`JobSpec.create`'s
+    arguments)."""
     return build(JobSpec.create(algo, *args, **kwargs))
 
 
