@@ -7,9 +7,9 @@ import stat
 import pytest
 
 from purerl import experiment
+from purerl.config.points import grid
 from purerl.config.spec import JobSpec
 from purerl.io import records
-from purerl.runtime.sweep import grid
 
 TINY = {"num_evals": 2, "eval_episodes": 4}
 

@@ -17,8 +17,8 @@ import pytest
 from purerl import experiment
 from purerl.analysis import report, stats
 from purerl.cli import main
+from purerl.config.points import grid
 from purerl.config.spec import JobSpec
-from purerl.runtime.sweep import grid
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "rliable_reference.json").read_text())
 CASES = list(FIXTURE["cases"])

@@ -132,7 +132,7 @@ def cmd_sweep(args, argv) -> int:
     import jax
 
     from purerl import experiment
-    from purerl.runtime.sweep import grid, random_points
+    from purerl.config.points import grid, random_points
 
     command = ["purerl", *argv]
     if args.resume is not None:
