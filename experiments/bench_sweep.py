@@ -28,7 +28,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from purerl.experiment import cpu_device_per_core  # imports nothing that starts a JAX backend
+from purerl.runtime.devices import cpu_device_per_core  # imports nothing that starts a JAX backend
 
 # The 16 points of the grid lr x gamma, lr varying slowest (as purerl.config.points.grid orders them).
 POINTS = [{"lr": lr, "gamma": gamma}

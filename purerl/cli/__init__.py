@@ -67,7 +67,10 @@ def cmd_train(args, argv) -> int:
     given = [name for name, default in JOB_FLAGS.items() if getattr(args, name) != default]
     if args.wandb_project is not None and not args.wandb:
         raise ValueError("--wandb-project needs --wandb")
-    logs = {"tensorboard": args.tensorboard, "wandb": args.wandb, "wandb_project": args.wandb_project}
+    options = experiment.Options(
+        overwrite=args.overwrite, checkpoint_every=args.checkpoint_every, tensorboard=args.tensorboard,
+        wandb=args.wandb, wandb_project=args.wandb_project, show_progress=True, interruptible=True,
+        compile_cache=not args.no_compile_cache, command=["purerl", *argv])
     if args.resume is not None:
         extra = given + [n for n in ("config", "out", "checkpoint_every") if getattr(args, n) is not None]
         if extra or args.overwrite:
@@ -77,8 +80,7 @@ def cmd_train(args, argv) -> int:
                              f"got {flags}")
         out = Path(args.resume)
         try:
-            experiment.resume(out, **logs, show_progress=True, interruptible=True,
-                              compile_cache=not args.no_compile_cache, command=["purerl", *argv])
+            experiment.resume(out, options)
         except experiment.Finished as done:
             print(done)
             return 0
@@ -94,9 +96,7 @@ def cmd_train(args, argv) -> int:
             spec = spec_from_args(args, with_devices(args.algo, args.devices, parse_pairs(args.set, "--set")))
         out = Path(args.out) if args.out else default_out("", spec)
         try:
-            experiment.train(spec, out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
-                             **logs, show_progress=True, interruptible=True,
-                             compile_cache=not args.no_compile_cache, command=["purerl", *argv])
+            experiment.train(spec, out, options)
         except experiment.Interrupted as stopped:
             return report_stopped(stopped)
     return report_train(out)
@@ -134,7 +134,7 @@ def cmd_sweep(args, argv) -> int:
     from purerl import experiment
     from purerl.config.points import grid, random_points
 
-    command = ["purerl", *argv]
+    options = experiment.Options(compile_cache=not args.no_compile_cache, command=["purerl", *argv])
     if args.resume is not None:
         given = [name for name, default in JOB_FLAGS.items() if getattr(args, name, default) != default]
         others = ("grid", "random", "points", "out", "chunk_size", "checkpoint_every", "eval_seeds")
@@ -145,7 +145,7 @@ def cmd_sweep(args, argv) -> int:
                              f"got {flags}")
         out = Path(args.resume)
         try:
-            result = experiment.resume_sweep(out, compile_cache=not args.no_compile_cache, command=command)
+            result = experiment.resume_sweep(out, options)
         except experiment.Finished as done:
             print(done)
             return 0
@@ -166,10 +166,9 @@ def cmd_sweep(args, argv) -> int:
     if jax.process_index() == 0:
         print(f"sweeping {spec.algo} on {spec.env}: {len(points)} points x {spec.num_seeds} seeds x "
               f"{spec.total_steps:,} env steps, one program", flush=True)
-    result = experiment.sweep(spec, points, out, swept=swept, overwrite=args.overwrite,
-                              chunk_size=args.chunk_size, devices=args.devices,
-                              checkpoint_every=args.checkpoint_every, eval_seeds=args.eval_seeds,
-                              compile_cache=not args.no_compile_cache, command=command)
+    options = options.replace(overwrite=args.overwrite, chunk_size=args.chunk_size, devices=args.devices,
+                              checkpoint_every=args.checkpoint_every)
+    result = experiment.sweep(spec, points, out, options, swept=swept, eval_seeds=args.eval_seeds)
     return report_sweep(out, result)
 
 
@@ -360,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Before anything (gymnax's import included) starts a JAX backend:
         if args.command == "sweep":
-            from purerl.experiment import cpu_device_per_core
+            from purerl.runtime.devices import cpu_device_per_core
 
             cpu_device_per_core()
         if args.command in ("sweep", "train"):

@@ -140,6 +140,22 @@ def read_config(out: Path) -> Config:
     return Config(spec, dict(data.get("run") or {}), dict(data.get("provenance") or {}))
 
 
+def read_resumable(out: Path, kind: str) -> Config:
+    """The config.json of results dir `out`, which must hold a `kind` ("train" or "sweep") to continue.
+
+    Raises:
+      ValueError: one line: not a results dir, an unusable config.json, or one of another kind.
+    """
+    config = read_config(out)
+    found = config.run.get("kind")
+    if kind == "train" and found != "train":
+        raise ValueError(f"{out} holds a {found}; only a train run can be resumed")
+    if kind == "sweep" and (found != "sweep" or "points" not in config.run):
+        raise ValueError(f"{out} holds a {found}; `purerl sweep --resume` continues a sweep (one written "
+                         "with its points in config.json)")
+    return config
+
+
 def read_spec_file(path: Path) -> JobSpec:
     """The job spec in `path`: a results dir's config.json, or a file holding just a spec."""
     data = _read_json(path, "")
