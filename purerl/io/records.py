@@ -69,7 +69,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def check_out(out: Path, overwrite: bool) -> None:
     """Raises ValueError (one line) unless `out` can hold new results: it is new or empty, or
-    `overwrite` is set; and it can be created. Creates nothing."""
+    `overwrite` is set; and it can be created. Leaves nothing behind."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"results dir {out} exists and is not a directory")
     if out.is_dir():
@@ -85,6 +85,10 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise ValueError(f"cannot create results dir {out}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"cannot create results dir {out}: {parent} is not writable")
+    try:  # what a permission check cannot tell (/proc, a read-only mount): a dir made there and removed
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".purerl-check-"))
+    except OSError as e:
+        raise ValueError(f"cannot create results dir {out}: {e.strerror}") from None
 
 
 def make_out(out: Path, overwrite: bool) -> None:
