@@ -41,9 +41,10 @@ import numpy as np
 
 import purerl
 from purerl.config import registry
+from purerl.config.points import random_points
 from purerl.envs import make_env
 from purerl.runtime import run
-from purerl.runtime.sweep import point_hparams, random_points, sweep
+from purerl.runtime.sweep import point_hparams, sweep
 
 DISCRETE, CONTINUOUS = "CartPole-v1", "Pendulum-v1"
 ALGOS = {"dqn": DISCRETE, "reinforce": DISCRETE, "a3c": DISCRETE, "ppo": DISCRETE,

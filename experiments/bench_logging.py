@@ -69,7 +69,8 @@ def logged(spec, out: Path, wandb: bool):
 
     clock = Clock()
     begin = time.perf_counter()
-    result = experiment.train(spec, out, overwrite=True, tensorboard=True, wandb=wandb, loggers=[clock])
+    options = experiment.Options(overwrite=True, tensorboard=True, wandb=wandb, loggers=[clock])
+    result = experiment.train(spec, out, options)
     total = time.perf_counter() - begin - result.compile_s
     evals = len(clock.times)
     loop = clock.times[-1] - clock.times[0]  # chunks 2..evals with their logging

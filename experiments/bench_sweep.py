@@ -28,9 +28,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from purerl.experiment import cpu_device_per_core  # imports nothing that starts a JAX backend
+from purerl.runtime.devices import cpu_device_per_core  # imports nothing that starts a JAX backend
 
-# The 16 points of the grid lr x gamma, lr varying slowest (as purerl.runtime.sweep.grid orders them).
+# The 16 points of the grid lr x gamma, lr varying slowest (as purerl.config.points.grid orders them).
 POINTS = [{"lr": lr, "gamma": gamma}
           for lr in (5e-5, 1.5e-4, 5e-4, 1.5e-3) for gamma in (0.95, 0.98, 0.99, 0.995)]
 SEEDS = [0, 1, 2, 3]

@@ -138,7 +138,7 @@ def run_or_reuse(run: Run, out: Path, spec: JobSpec, overwrite: bool, command: l
             return info
         raise ValueError(f"{out} holds a different run; pass --overwrite to retrain it")
     print(f"{run.name}: {spec.num_seeds} seeds x {spec.total_steps:,} env steps ...", flush=True)
-    experiment.train(spec, out, overwrite=True, command=command)
+    experiment.train(spec, out, experiment.Options(overwrite=True, command=command))
     info = records.read_summary(out)
     print(f"{run.name}: final return {info['final_return']['mean']:.3f}; run {info['wall_s']:.0f} s "
           f"after a {info['compile_s']:.0f} s compile; repeat with purerl train --config "

@@ -15,12 +15,17 @@ import time
 from pathlib import Path
 
 from purerl.cli.args import parse_bins, parse_bounds, parse_grid, parse_pairs, parse_ranges
+from purerl.config import points as sweep_points
+from purerl.config import registry
+from purerl.config.spec import JobSpec
+from purerl.io import loggers, records
+
+# Every refusal that needs no env built is made before `purerl.experiment` (JAX and the env suites,
+# seconds to import) is: from the flags, the spec (`purerl.config`) and the results dir (`purerl.io`).
 
 
-def spec_from_args(args, settings: dict):
+def spec_from_args(args, settings: dict) -> JobSpec:
     """The job spec that the job flags of `train` and `sweep` ask for."""
-    from purerl.config.spec import JobSpec
-
     if args.algo is None:
         raise ValueError(f"{args.command} needs an algorithm (see `purerl list`)"
                          + (", or --config FILE, or --resume DIR" if args.command == "train" else ""))
@@ -38,8 +43,6 @@ def spec_from_args(args, settings: dict):
 
 def with_devices(algo: str | None, devices: int | None, settings: dict) -> dict:
     """Adds --devices as the `devices` setting of algorithms that take one."""
-    from purerl.config import registry
-
     if devices is None:
         return settings
     if algo is None or "devices" not in registry.static_settings(algo):
@@ -54,6 +57,18 @@ def default_out(kind: str, spec) -> Path:
     return Path("runs") / f"{kind}{spec.algo}-{spec.env}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def check_positive(args, *names: str) -> None:
+    """Raises ValueError naming the first of the flags `names` given a value below 1."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {value}")
+
+
+def flag_names(names) -> str:
+    return ", ".join(n if n == "algo" else "--" + n.replace("_", "-") for n in names)
+
+
 # Flags of `train` that a --config or --resume run takes from its file instead, with their defaults.
 JOB_FLAGS = {"algo": None, "env": None, "env_kwargs": None, "total_steps": None, "seeds": 1, "seed": 0,
              "set": None, "discretize": None, "bounds": None, "devices": None, "env_params": None,
@@ -61,44 +76,44 @@ JOB_FLAGS = {"algo": None, "env": None, "env_kwargs": None, "total_steps": None,
 
 
 def cmd_train(args, argv) -> int:
-    from purerl import experiment
-    from purerl.io import records
-
     given = [name for name, default in JOB_FLAGS.items() if getattr(args, name) != default]
     if args.wandb_project is not None and not args.wandb:
         raise ValueError("--wandb-project needs --wandb")
-    logs = {"tensorboard": args.tensorboard, "wandb": args.wandb, "wandb_project": args.wandb_project}
     if args.resume is not None:
         extra = given + [n for n in ("config", "out", "checkpoint_every") if getattr(args, n) is not None]
         if extra or args.overwrite:
-            names = extra + ["overwrite"] * args.overwrite
-            flags = ", ".join(n if n == "algo" else "--" + n.replace("_", "-") for n in names)
             raise ValueError(f"--resume takes no other arguments (the run's are in its config.json); "
-                             f"got {flags}")
+                             f"got {flag_names(extra + ['overwrite'] * args.overwrite)}")
         out = Path(args.resume)
-        try:
-            experiment.resume(out, **logs, show_progress=True, interruptible=True,
-                              compile_cache=not args.no_compile_cache, command=["purerl", *argv])
-        except experiment.Finished as done:
-            print(done)
-            return 0
-        except experiment.Interrupted as stopped:
-            return report_stopped(stopped)
+        records.read_resumable(out, "train")
     else:
         if args.config is not None:
             if given:
-                flags = ", ".join(n if n == "algo" else "--" + n.replace("_", "-") for n in given)
-                raise ValueError(f"--config takes the whole job from its file; got also {flags}")
+                raise ValueError(f"--config takes the whole job from its file; got also {flag_names(given)}")
             spec = records.read_spec_file(Path(args.config))
         else:
             spec = spec_from_args(args, with_devices(args.algo, args.devices, parse_pairs(args.set, "--set")))
+        check_positive(args, "checkpoint_every")
         out = Path(args.out) if args.out else default_out("", spec)
-        try:
-            experiment.train(spec, out, overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
-                             **logs, show_progress=True, interruptible=True,
-                             compile_cache=not args.no_compile_cache, command=["purerl", *argv])
-        except experiment.Interrupted as stopped:
-            return report_stopped(stopped)
+        records.check_out(out, args.overwrite)
+    loggers.check(tensorboard=args.tensorboard, wandb=args.wandb)
+    start_jax(args)
+    from purerl import experiment  # here, not above: it imports JAX and the env suites
+
+    options = experiment.Options(
+        overwrite=args.overwrite, checkpoint_every=args.checkpoint_every, tensorboard=args.tensorboard,
+        wandb=args.wandb, wandb_project=args.wandb_project, show_progress=True, interruptible=True,
+        compile_cache=not args.no_compile_cache, command=["purerl", *argv])
+    try:
+        if args.resume is not None:
+            experiment.resume(out, options)
+        else:
+            experiment.train(spec, out, options)
+    except experiment.Finished as done:
+        print(done)
+        return 0
+    except experiment.Interrupted as stopped:
+        return report_stopped(stopped)
     return report_train(out)
 
 
@@ -109,8 +124,6 @@ def report_stopped(stopped) -> int:
 
 
 def report_train(out: Path) -> int:
-    from purerl.io import records
-
     info = records.read_summary(out)
     if info is None:  # another process of a multi-process run writes the results
         return 0
@@ -129,53 +142,57 @@ def report_train(out: Path) -> int:
 
 
 def cmd_sweep(args, argv) -> int:
-    import jax
-
-    from purerl import experiment
-    from purerl.runtime.sweep import grid, random_points
-
-    command = ["purerl", *argv]
     if args.resume is not None:
         given = [name for name, default in JOB_FLAGS.items() if getattr(args, name, default) != default]
         others = ("grid", "random", "points", "out", "chunk_size", "checkpoint_every", "eval_seeds")
         given += [n for n in others if getattr(args, n) is not None] + ["overwrite"] * args.overwrite
         if given:
-            flags = ", ".join(n if n == "algo" else "--" + n.replace("_", "-") for n in given)
             raise ValueError(f"--resume takes no other arguments (the sweep's are in its config.json); "
-                             f"got {flags}")
+                             f"got {flag_names(given)}")
         out = Path(args.resume)
+        records.read_resumable(out, "sweep")
+    else:
+        axes, ranges = parse_grid(args.grid), parse_ranges(args.random)
+        if bool(axes) == bool(ranges):
+            raise ValueError("give the points either as --grid name=v1,... or as --random name=lo:hi "
+                             "--points P")
+        if ranges and (args.points is None or args.points <= 0):
+            raise ValueError("--random needs --points P, a positive number of points")
+        settings = parse_pairs(args.set, "--set")
+        for name in set(settings) & (set(axes) | set(ranges)):
+            raise ValueError(f"{name} is both set and swept")
+        spec = spec_from_args(args, settings)
+        points = sweep_points.grid(axes) if axes else sweep_points.random_points(ranges, args.points,
+                                                                                args.sweep_seed)
+        sweep_points.check(spec.algo, points, spec.settings)
+        check_positive(args, "checkpoint_every", "eval_seeds", "chunk_size")
+        out = Path(args.out) if args.out else default_out("sweep-", spec)
+        records.check_out(out, args.overwrite)
+    start_jax(args, cpu_devices=True)
+    import jax
+
+    from purerl import experiment  # here, not above: it imports JAX and the env suites
+
+    options = experiment.Options(compile_cache=not args.no_compile_cache, command=["purerl", *argv])
+    if args.resume is not None:
         try:
-            result = experiment.resume_sweep(out, compile_cache=not args.no_compile_cache, command=command)
+            result = experiment.resume_sweep(out, options)
         except experiment.Finished as done:
             print(done)
             return 0
         return report_sweep(out, result)
-    axes, ranges = parse_grid(args.grid), parse_ranges(args.random)
-    if bool(axes) == bool(ranges):
-        raise ValueError("give the points either as --grid name=v1,... or as --random name=lo:hi --points P")
-    if ranges and (args.points is None or args.points <= 0):
-        raise ValueError("--random needs --points P, a positive number of points")
-    settings = parse_pairs(args.set, "--set")
-    for name in set(settings) & (set(axes) | set(ranges)):
-        raise ValueError(f"{name} is both set and swept")
-    spec = spec_from_args(args, settings)
-    points = grid(axes) if axes else random_points(ranges, args.points, args.sweep_seed)
     swept = {"grid": axes} if axes else {"random": {k: list(v) for k, v in ranges.items()},
                                           "points": args.points, "sweep_seed": args.sweep_seed}
-    out = Path(args.out) if args.out else default_out("sweep-", spec)
     if jax.process_index() == 0:
         print(f"sweeping {spec.algo} on {spec.env}: {len(points)} points x {spec.num_seeds} seeds x "
               f"{spec.total_steps:,} env steps, one program", flush=True)
-    result = experiment.sweep(spec, points, out, swept=swept, overwrite=args.overwrite,
-                              chunk_size=args.chunk_size, devices=args.devices,
-                              checkpoint_every=args.checkpoint_every, eval_seeds=args.eval_seeds,
-                              compile_cache=not args.no_compile_cache, command=command)
+    options = options.replace(overwrite=args.overwrite, chunk_size=args.chunk_size, devices=args.devices,
+                              checkpoint_every=args.checkpoint_every)
+    result = experiment.sweep(spec, points, out, options, swept=swept, eval_seeds=args.eval_seeds)
     return report_sweep(out, result)
 
 
 def report_sweep(out: Path, result) -> int:
-    from purerl.io import records
-
     info = records.read_summary(out)
     if info is None:  # another process of a multi-process sweep writes the results
         return 0
@@ -204,8 +221,6 @@ def report_sweep(out: Path, result) -> int:
 
 
 def cmd_list(args, argv) -> int:
-    from purerl.config import registry
-
     for name, definition in registry.ALGORITHMS.items():
         print(f"{name}: {definition.summary}")
         print(f"  reference env {definition.default_env}, "
@@ -229,6 +244,17 @@ def cmd_report(args, argv) -> int:
                         reps=args.reps, seed=args.seed)
     print(f"reported on {len(args.dirs)} results dir(s): {path}")
     return 0
+
+
+def start_jax(args, *, cpu_devices: bool = False) -> None:
+    """Sets JAX up as the command asks, before anything (gymnax's import included) starts a backend:
+    with `cpu_devices`, one CPU device per core (a sweep's runs split over them); the processes of a
+    multi-process runtime joined."""
+    if cpu_devices:
+        from purerl.runtime.devices import cpu_device_per_core  # imports JAX: only once all is checked
+
+        cpu_device_per_core()
+    start_processes(args)
 
 
 def start_processes(args) -> None:
@@ -358,13 +384,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     try:
-        # Before anything (gymnax's import included) starts a JAX backend:
-        if args.command == "sweep":
-            from purerl.experiment import cpu_device_per_core
-
-            cpu_device_per_core()
-        if args.command in ("sweep", "train"):
-            start_processes(args)
         return args.func(args, argv)
     except ValueError as e:
         print(f"purerl: error: {e}", file=sys.stderr)

@@ -9,8 +9,9 @@
     DIR/eval/         a sweep's best point retrained on fresh seeds (`--eval-seeds`): a train results dir
 
 Whole files are written to a temporary name and renamed, so a killed run leaves the old file or
-the new one, never half of one. metrics.csv grows by appending one chunk's rows in one write; a
-resumed run first cuts it back to the rows of the checkpoint it continues from.
+the new one, never half of one, with the permissions of any new file (0o666 less the umask).
+metrics.csv grows by appending one chunk's rows in one write; a resumed run first cuts it back to
+the rows of the checkpoint it continues from.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,17 +35,41 @@ OUTPUTS = (CONFIG, METRICS, SUMMARY, SWEEP, "checkpoints", "tb", "wandb", "eval"
 CONFIG_FORMAT = "purerl.config/1"
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def umask() -> int:
+    """This process's umask, read without changing it where the system allows (Linux: /proc)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # elsewhere the umask is read only by setting it: set it back at once (a file
+        # made meanwhile by another thread gets owner-only permissions, never wider ones)
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Writes a file whole or not at all (a killed run leaves the old file)."""
+    """Writes a file whole or not at all (a killed run leaves the old file), with the permissions
+    any new file gets (0o666 less the umask), not the owner-only ones of a temporary file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(f.fileno(), 0o666 & ~umask())
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def check_out(out: Path, overwrite: bool) -> None:
     """Raises ValueError (one line) unless `out` can hold new results: it is new or empty, or
-    `overwrite` is set; and it can be created. Creates nothing."""
+    `overwrite` is set; and it can be created. Leaves nothing behind."""
     if out.exists() and not out.is_dir():
         raise ValueError(f"results dir {out} exists and is not a directory")
     if out.is_dir():
@@ -59,6 +85,10 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise ValueError(f"cannot create results dir {out}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"cannot create results dir {out}: {parent} is not writable")
+    try:  # what a permission check cannot tell (/proc, a read-only mount): a dir made there and removed
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".purerl-check-"))
+    except OSError as e:
+        raise ValueError(f"cannot create results dir {out}: {e.strerror}") from None
 
 
 def make_out(out: Path, overwrite: bool) -> None:
@@ -112,6 +142,22 @@ def read_config(out: Path) -> Config:
         raise ValueError(f"{out / CONFIG} is not a purerl config of format {CONFIG_FORMAT!r}")
     spec = JobSpec.from_dict(data["spec"], str(out / CONFIG))
     return Config(spec, dict(data.get("run") or {}), dict(data.get("provenance") or {}))
+
+
+def read_resumable(out: Path, kind: str) -> Config:
+    """The config.json of results dir `out`, which must hold a `kind` ("train" or "sweep") to continue.
+
+    Raises:
+      ValueError: one line: not a results dir, an unusable config.json, or one of another kind.
+    """
+    config = read_config(out)
+    found = config.run.get("kind")
+    if kind == "train" and found != "train":
+        raise ValueError(f"{out} holds a {found}; only a train run can be resumed")
+    if kind == "sweep" and (found != "sweep" or "points" not in config.run):
+        raise ValueError(f"{out} holds a {found}; `purerl sweep --resume` continues a sweep (one written "
+                         "with its points in config.json)")
+    return config
 
 
 def read_spec_file(path: Path) -> JobSpec:

@@ -1,7 +1,7 @@
 """Sweeps: every (hyperparameter point x seed) of an algorithm trained as one compiled program.
 
     job = prepare("dqn", "CartPole-v1", total_steps=100_000)
-    points = grid({"lr": [1e-4, 3e-4, 1e-3], "gamma": [0.98, 0.99]})
+    points = grid({"lr": [1e-4, 3e-4, 1e-3], "gamma": [0.98, 0.99]})  # purerl.config.points
     result = sweep(job, points, seeds=range(4))
     result.final_return  # [points, seeds]
 
@@ -16,11 +16,13 @@ same compiled program (the last one padded).
 
 A point may also set env params by `env.NAME` (`{"env.gravity": 4.9}`): float EnvParams fields
 are traced like hyperparameters, so a sweep over environment dynamics is one program too.
+
+The points themselves are plain data (`purerl.config.points`), and the tables of a sweep's results
+(ranking, sweep.csv, summary.json) are made from its `SweepResult` by `purerl.experiment`.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +34,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 from purerl.config import registry
+from purerl.config.points import ENV, check_point, env_params_of, settings_of
 from purerl.core import parallel
 from purerl.envs import env_param_fields, set_params
 from purerl.runtime.driver import to_hparams
@@ -39,26 +42,7 @@ from purerl.runtime.run import Job, build, chunk_of_periods, env_steps
 from purerl.runtime.run import progress_shapes as run_progress_shapes
 
 AXIS = "sweep"  # the mesh axis runs are split over
-ENV = "env."  # a point's names for env params: env.gravity
 SPLIT, WHOLE = PartitionSpec(AXIS), PartitionSpec()  # runs split over the mesh; one copy on every device
-
-
-def grid(axes: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the values, the last name varying fastest."""
-    names = list(axes)
-    return [dict(zip(names, values)) for values in itertools.product(*(axes[n] for n in names))]
-
-
-def random_points(ranges: dict[str, tuple[float, float, bool]], num_points: int, seed: int = 0):
-    """`num_points` points drawn uniformly (or log-uniformly where the flag is set) in [lo, hi]."""
-    rng = np.random.default_rng(seed)
-    columns = {}
-    for name, (lo, hi, log) in ranges.items():
-        if log and lo <= 0:
-            raise ValueError(f"a log range needs lo > 0, got {name}={lo}:{hi}:log")
-        u = rng.uniform(size=num_points)
-        columns[name] = np.exp(np.log(lo) + u * np.log(hi / lo)) if log else lo + u * (hi - lo)
-    return [{n: float(c[i]) for n, c in columns.items()} for i in range(num_points)]
 
 
 class SweepResult(NamedTuple):
@@ -81,7 +65,7 @@ class SweepResult(NamedTuple):
 
 def with_env_params(job: Job, points: Sequence[dict[str, Any]]) -> Job:
     """The job, rebuilt to trace the env params the points set (`env.NAME`) if it does not yet."""
-    names = {k[len(ENV):] for point in points for k in point if k.startswith(ENV)}
+    names = {name for point in points for name in env_params_of(point)}
     missing = names - set(job.env.traced)
     if not missing:
         return job
@@ -109,23 +93,12 @@ def point_hparams(job: Job, points: Sequence[dict[str, Any]]) -> tuple[Any, dict
     """
     if not points:
         raise ValueError("a sweep needs at least one point")
-    base = job.hparams._asdict()
+    base = {k: v.item() for k, v in job.hparams._asdict().items()}
     stacked, env_values = [], []
     for point in points:
-        settings = {k: v for k, v in point.items() if not k.startswith(ENV)}
-        unknown = [k for k in settings if k not in registry.defaults(job.algo)]
-        if unknown:
-            registry.resolve(job.algo, {unknown[0]: None})  # raises: names the unknown setting
-        static = [k for k in settings if k not in registry.traced_settings(job.algo)]
-        if static:
-            names = ", ".join(static)
-            raise ValueError(
-                f"{names} of {job.algo} is static (it sets a shape or a loop length) and cannot be swept "
-                "in one program; sweep traced settings only (see `purerl list`) or run one sweep per value"
-            )
-        values = registry.resolve(job.algo, {k: v.item() for k, v in base.items()} | settings)
+        values = check_point(job.algo, point, base)
         stacked.append(to_hparams(type(job.hparams), registry.split(job.algo, values)[1]))
-        env = {k[len(ENV):]: v for k, v in point.items() if k.startswith(ENV)}
+        env = env_params_of(point)
         set_params(job.spec.env, job.env.params, env)  # checks names and values
         env_values.append(job.env.traced_values(env))
     env_params = {ENV + k: np.stack([np.asarray(v[k]) for v in env_values]) for k in job.env.traced}
@@ -146,9 +119,8 @@ def compile_sweep(job: Job, mesh: jax.sharding.Mesh, max_periods: int):
 
     def run_settings(values, shared):
         hparams, env_params = shared
-        settings = {k: v for k, v in values.items() if not k.startswith(ENV)}
-        env = {k[len(ENV):]: v for k, v in values.items() if k.startswith(ENV)}
-        return hparams._replace(**settings), None if env_params is None else {**env_params, **env}
+        env = env_params_of(values)
+        return hparams._replace(**settings_of(values)), None if env_params is None else {**env_params, **env}
 
     def init_runs(seeds, swept, shared):
         def init(seed, values):
@@ -232,7 +204,7 @@ def sweep(
     Args:
       job: the prepared job; its traced settings are the defaults each point overrides.
       points: the swept values, one dict of traced settings (and `env.NAME` env params) per point
-        (`grid`, `random_points`).
+        (`purerl.config.points.grid`, `random_points`).
       seeds: seeds, the same for every point (default: the job's; run (p, s) uses the key of
         seed s, as `run.train` does).
       hparams: `point_hparams(job, points)` of `with_env_params(job, points)`, if computed already.
@@ -361,75 +333,3 @@ def _to_mesh(state: Any, mesh: jax.sharding.Mesh) -> Any:
         return _global(x, mesh)
 
     return jax.tree.map(place, state)
-
-
-def _as_python(value):
-    """A hyperparameter array as a JSON number, float32 printed short (0.1, not 0.100000001)."""
-    value = np.asarray(value)
-    return value.tolist() if value.dtype.kind in "iub" else float(str(value))
-
-
-def ranking(result: SweepResult) -> list[int]:
-    """The points, best first: by mean final return, points with a diverged run (or a non-finite
-    return) after all others."""
-    means = result.final_return.mean(axis=1)
-    bad = result.metrics["diverged"].astype(bool).any(axis=(1, 2)) | ~np.isfinite(means)
-    return sorted(range(len(means)), key=lambda p: (bool(bad[p]), -means[p] if np.isfinite(means[p]) else 0))
-
-
-def tables(job: Job, result: SweepResult) -> tuple[list[dict], list[dict]]:
-    """(sweep.csv rows: one per point and seed; metrics.csv rows: one per point, seed and evaluation)."""
-    hparams = {k: np.asarray(v) for k, v in (result.hparams._asdict() | result.env_params).items()}
-    names = ["eval_return", *sorted(n for n in result.metrics if n != "eval_return")]
-    returns, flags = result.metrics["eval_return"], result.metrics["diverged"].astype(bool)
-    runs, curves = [], []
-    for p in range(len(result.points)):
-        values = {k: _as_python(v[p]) for k, v in hparams.items()}
-        for s, seed in enumerate(result.seeds):
-            first = int(np.argmax(flags[p, s])) + 1 if flags[p, s].any() else None
-            runs.append({"point": p, **values, "seed": seed, "final_return": returns[p, s, -1],
-                         "best_return": returns[p, s].max(), "diverged": bool(flags[p, s].any()),
-                         "diverged_at_evaluation": first, "env_steps": job.trainer.total_steps})
-            for t, steps in enumerate(result.env_steps):
-                curves.append({"point": p, "seed": seed, "env_steps": int(steps),
-                               **{n: result.metrics[n][p, s, t] for n in names}})
-    return runs, curves
-
-
-def summarize(job: Job, result: SweepResult, swept: dict | None) -> dict:
-    """summary.json of a sweep: the points ranked, the best one, divergence, times."""
-    final = result.final_return
-    means = final.mean(axis=1)
-    flags = result.metrics["diverged"].astype(bool).any(axis=2)  # [points, seeds]
-    order = ranking(result)
-    best = order[0]
-    points = [
-        {"point": p, **values, "final_return": {"mean": float(means[p]), "per_seed": final[p].tolist()},
-         "diverged": {"any": bool(flags[p].any()), "per_seed": flags[p].tolist()}}
-        for p, values in enumerate(result.points)
-    ]
-    runs = final.size
-    return {
-        "spec": job.spec.to_dict(),
-        "algo": job.algo,
-        "env": job.spec.env,
-        "swept": swept,
-        "seeds": result.seeds,
-        "total_env_steps": job.trainer.total_steps,
-        "runs": runs,
-        "best": {
-            "point": best,
-            "hyperparams": {k: _as_python(v[best])
-                            for k, v in (result.hparams._asdict() | result.env_params).items()},
-            "final_return": points[best]["final_return"],
-            "diverged": points[best]["diverged"]["any"],  # true only if every point diverged
-        },
-        "ranking": order,
-        "points": points,
-        "diverged_runs": int(flags.sum()),
-        "wall_s": result.wall_s,
-        "compile_s": result.compile_s,
-        "env_steps_per_s": job.trainer.total_steps * runs / result.wall_s,
-        "devices": result.devices,
-        "chunk_size": result.chunk_size,
-    }

@@ -10,11 +10,12 @@ from helpers import counting_traces, traced_once
 
 from purerl import envs, experiment
 from purerl.config import registry
+from purerl.config.points import grid
 from purerl.config.spec import JobSpec
 from purerl.io import records
 from purerl.nets import networks
 from purerl.runtime import run
-from purerl.runtime.sweep import grid, sweep, with_env_params
+from purerl.runtime.sweep import sweep, with_env_params
 
 # The smallest shapes each setting allows, so tracing a program stays cheap.
 TINY = {"num_evals": 1, "eval_episodes": 2, "num_envs": 2, "buffer_size": 64, "batch_size": 8,

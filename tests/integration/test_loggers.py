@@ -48,7 +48,7 @@ def tensorboard_scalars(path: Path) -> dict:
 
 def test_csv_and_tensorboard_are_the_runs_metrics(tmp_path):
     out = tmp_path / "run"
-    result = experiment.train(tiny_spec(), out, tensorboard=True)
+    result = experiment.train(tiny_spec(), out, experiment.Options(tensorboard=True))
     curves = records.read_metrics(out)
     assert list(curves.env_steps) == list(result.env_steps)
     for name, values in result.metrics.items():
@@ -153,7 +153,7 @@ def test_an_offline_wandb_run_writes_the_runs_history(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     out = tmp_path / "run"
-    result = experiment.train(tiny_spec(), out, wandb=True)
+    result = experiment.train(tiny_spec(), out, experiment.Options(wandb=True))
     run_id = records.read_config(out).run["wandb"]["id"]
     (run_file,) = (out / "wandb").glob(f"offline-run-*-{run_id}/run-{run_id}.wandb")
     steps = int(result.env_steps[0])
@@ -171,7 +171,7 @@ def test_a_missing_package_is_one_line_before_compiling(module, flag, message, t
     def compile_nothing(*args, **kwargs):
         raise AssertionError("compiled")
 
-    monkeypatch.setattr(experiment, "_run", compile_nothing)
+    monkeypatch.setattr(experiment.chunks, "run_job", compile_nothing)
     assert main([*ARGS, flag, "--out", str(tmp_path / "run")]) == 2
     assert capsys.readouterr().err.strip() == f"purerl: error: {message}"
     assert not (tmp_path / "run").exists()

@@ -21,8 +21,8 @@ from purerl.analysis import report, stats
 from purerl.analysis.load import Runs
 from purerl.analysis.scores import normalize, task_scores
 from purerl.cli import main
+from purerl.config.points import grid
 from purerl.config.spec import JobSpec
-from purerl.runtime.sweep import grid
 
 FIXTURE = json.loads((FIXTURES / "rliable_reference.json").read_text())
 CASES = list(FIXTURE["cases"])

@@ -6,8 +6,9 @@ from helpers import run_cli, tiny_job
 
 from purerl.analysis.plot import load
 from purerl.cli import main
+from purerl.config.points import grid, random_points
 from purerl.io import records
-from purerl.runtime.sweep import grid, random_points, sweep
+from purerl.runtime.sweep import sweep
 
 TINY = ["--total-steps", "3200", "--set", "num_evals=2", "eval_episodes=8"]
 
