@@ -105,3 +105,41 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# Runs the CLI with `purerl.runtime.MODULE.FUNCTION` wrapped so that its `on_chunk` SIGKILLs the
+# process right after the chunk whose progress.COUNTER is AT has been handled (metrics rows and
+# checkpoint written): a real kill, at a reproducible point. The module is patched once the process
+# has joined any multi-process runtime (it imports gymnax, which starts JAX).
+_KILLER = """
+import os, signal, sys
+import purerl.cli
+
+start_processes = purerl.cli.start_processes
+
+def then_patch(args):
+    start_processes(args)
+    import purerl.runtime.{module} as module
+
+    function = module.{function}
+
+    def killing(*args, on_chunk, **kwargs):
+        def then_kill(progress, *rest):
+            on_chunk(progress, *rest)
+            if progress.{counter} == {at}:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return function(*args, on_chunk=then_kill, **kwargs)
+
+    module.{function} = killing
+
+purerl.cli.start_processes = then_patch
+sys.exit(purerl.cli.main(sys.argv[1:]))
+"""
+
+
+def killer(at: int, *, sweep: bool = False) -> list[str]:
+    """Python arguments (`-c SOURCE`) that run `purerl` killed after evaluation `at` of a train run,
+    or after compiled call `at` of a sweep (`sweep`)."""
+    where = dict(module="sweep", function="sweep", counter="step") if sweep else \
+        dict(module="run", function="train_chunked", counter="period")
+    return ["-c", _KILLER.format(at=at, **where)]

@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
+from purerl.cli import multihost
 from purerl.cli.args import parse_bins, parse_bounds, parse_grid, parse_pairs, parse_ranges
+from purerl.cli.multihost import multi_process, supervise_if_needed, watched
+from purerl.cli.parser import build_parser
 from purerl.config import points as sweep_points
 from purerl.config import registry
 from purerl.config.spec import JobSpec
@@ -95,8 +97,12 @@ def cmd_train(args, argv) -> int:
             spec = spec_from_args(args, with_devices(args.algo, args.devices, parse_pairs(args.set, "--set")))
         check_positive(args, "checkpoint_every")
         out = Path(args.out) if args.out else default_out("", spec)
-        records.check_out(out, args.overwrite)
+        if not multi_process(args):  # else the first process checks it, once all have joined
+            records.check_out(out, args.overwrite)
     loggers.check(tensorboard=args.tensorboard, wandb=args.wandb)
+    supervised = supervise_if_needed(args, argv, "train", out)
+    if supervised is not None:
+        return supervised
     start_jax(args)
     from purerl import experiment  # here, not above: it imports JAX and the env suites
 
@@ -105,10 +111,11 @@ def cmd_train(args, argv) -> int:
         wandb=args.wandb, wandb_project=args.wandb_project, show_progress=True, interruptible=True,
         compile_cache=not args.no_compile_cache, command=["purerl", *argv])
     try:
-        if args.resume is not None:
-            experiment.resume(out, options)
-        else:
-            experiment.train(spec, out, options)
+        with watched(args, "train", out):
+            if args.resume is not None:
+                experiment.resume(out, options)
+            else:
+                experiment.train(spec, out, options)
     except experiment.Finished as done:
         print(done)
         return 0
@@ -124,7 +131,7 @@ def report_stopped(stopped) -> int:
 
 
 def report_train(out: Path) -> int:
-    info = records.read_summary(out)
+    info = records.read_summary(out) if lead() else None
     if info is None:  # another process of a multi-process run writes the results
         return 0
     for seed, ret in zip(info["seeds"], info["final_return"]["per_seed"]):
@@ -167,33 +174,37 @@ def cmd_sweep(args, argv) -> int:
         sweep_points.check(spec.algo, points, spec.settings)
         check_positive(args, "checkpoint_every", "eval_seeds", "chunk_size")
         out = Path(args.out) if args.out else default_out("sweep-", spec)
-        records.check_out(out, args.overwrite)
+        if not multi_process(args):  # else the first process checks it, once all have joined
+            records.check_out(out, args.overwrite)
+    supervised = supervise_if_needed(args, argv, "sweep", out)
+    if supervised is not None:
+        return supervised
     start_jax(args, cpu_devices=True)
-    import jax
-
     from purerl import experiment  # here, not above: it imports JAX and the env suites
 
     options = experiment.Options(compile_cache=not args.no_compile_cache, command=["purerl", *argv])
     if args.resume is not None:
         try:
-            result = experiment.resume_sweep(out, options)
+            with watched(args, "sweep", out):
+                result = experiment.resume_sweep(out, options)
         except experiment.Finished as done:
             print(done)
             return 0
         return report_sweep(out, result)
     swept = {"grid": axes} if axes else {"random": {k: list(v) for k, v in ranges.items()},
                                           "points": args.points, "sweep_seed": args.sweep_seed}
-    if jax.process_index() == 0:
+    if lead():
         print(f"sweeping {spec.algo} on {spec.env}: {len(points)} points x {spec.num_seeds} seeds x "
               f"{spec.total_steps:,} env steps, one program", flush=True)
     options = options.replace(overwrite=args.overwrite, chunk_size=args.chunk_size, devices=args.devices,
                               checkpoint_every=args.checkpoint_every)
-    result = experiment.sweep(spec, points, out, options, swept=swept, eval_seeds=args.eval_seeds)
+    with watched(args, "sweep", out):
+        result = experiment.sweep(spec, points, out, options, swept=swept, eval_seeds=args.eval_seeds)
     return report_sweep(out, result)
 
 
 def report_sweep(out: Path, result) -> int:
-    info = records.read_summary(out)
+    info = records.read_summary(out) if lead() else None
     if info is None:  # another process of a multi-process sweep writes the results
         return 0
     points, seeds = result.points, len(result.seeds)
@@ -257,132 +268,22 @@ def start_jax(args, *, cpu_devices: bool = False) -> None:
     start_processes(args)
 
 
+def lead() -> bool:
+    """Whether this process prints the results (the first of a multi-process runtime, or the only one)."""
+    import jax  # imported already by then
+
+    return jax.process_index() == 0
+
+
 def start_processes(args) -> None:
     """Joins JAX's multi-process runtime when asked (before anything touches a device)."""
-    explicit = [args.coordinator, args.num_processes, args.process_id]
-    if any(x is not None for x in explicit) and any(x is None for x in explicit):
-        raise ValueError("--coordinator, --num-processes and --process-id go together")
-    if args.distributed or args.coordinator is not None:
-        import jax
-
-        # With no arguments JAX reads the cluster (SLURM, Open MPI, TPU pods, JAX_COORDINATOR_ADDRESS ...).
-        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
-
-
-def add_cache_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-compile-cache", action="store_true",
-                        help="compile without JAX's persistent compilation cache (default: on, in "
-                        "~/.cache/purerl/jax; env PURERL_COMPILE_CACHE=0 or =DIR)")
-
-
-def add_process_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that join JAX's multi-process runtime (one process per host)."""
-    parser.add_argument("--distributed", action="store_true",
-                        help="join JAX's multi-process runtime, the cluster read from the environment")
-    parser.add_argument("--coordinator", metavar="HOST:PORT", help="multi-process: the coordinator's address")
-    parser.add_argument("--num-processes", type=int, metavar="N", help="multi-process: number of processes")
-    parser.add_argument("--process-id", type=int, metavar="I", help="multi-process: this process's index")
-
-
-def add_job_flags(parser: argparse.ArgumentParser, *, per: str, seeds_help: str, set_help: str,
-                  out_default: str, algo_nargs: str | None = None) -> None:
-    """The flags `spec_from_args` reads, and the results dir: shared by `train` and `sweep`."""
-    parser.add_argument("algo", nargs=algo_nargs, help="algorithm name (`purerl list` shows them all)")
-    parser.add_argument("--env", help="gymnax env id (default: the algorithm's reference env)")
-    parser.add_argument("--env-kwargs", nargs="*", metavar="K=V", help="env constructor arguments")
-    parser.add_argument("--env-params", nargs="*", metavar="K=V",
-                        help="EnvParams fields, e.g. gravity=4.9 (float ones are traced: sweep them as "
-                             "--grid env.gravity=...)")
-    parser.add_argument("--sticky-actions", type=float, default=0.0, metavar="P",
-                        help="probability the env repeats the previous action (MinAtar's protocol: 0.1; "
-                             "default 0)")
-    parser.add_argument("--total-steps", metavar="N",
-                        help=f"env steps per {per}, e.g. 500000 or 5e5 (default: the algorithm's budget)")
-    parser.add_argument("--seeds", type=int, default=1, help=f"{seeds_help} (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--set", nargs="*", metavar="NAME=VALUE", help=set_help)
-    parser.add_argument("--discretize", metavar="BINS", help="discretise a Box observation, e.g. 3,3,8,12")
-    parser.add_argument("--bounds", metavar="LO:HI,...", help="discretiser bounds per dim (use --bounds=...)")
-    parser.add_argument("--out", help=f"results dir (default {out_default})")
-    parser.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="purerl", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    tr = sub.add_parser("train", help="train K seeds of an algorithm in one compiled call")
-    add_job_flags(tr, algo_nargs="?", per="seed", seeds_help="number of seeds K",
-                  set_help="any setting (see `purerl list`)", out_default="runs/ALGO-ENV-TIME")
-    tr.add_argument("--config", metavar="FILE",
-                    help="take the whole job from a spec file (a results dir's config.json is one)")
-    tr.add_argument("--devices", type=int, metavar="N",
-                    help="devices to split the actors over (algorithms with a devices setting, e.g. a3c; "
-                    "N must divide num_envs; default: as many as divide it)")
-    tr.add_argument("--checkpoint-every", type=int, metavar="N",
-                    help="save the whole training state every N evaluations and at the end (OUT/checkpoints)")
-    tr.add_argument("--resume", metavar="DIR",
-                    help="continue the run in DIR from its last complete checkpoint (no other arguments)")
-    tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/tb")
-    tr.add_argument("--wandb", action="store_true",
-                    help="also log to a Weights & Biases run with its files in OUT/wandb "
-                    "(WANDB_MODE=offline: nothing is uploaded)")
-    tr.add_argument("--wandb-project", metavar="NAME",
-                    help="the W&B project (default purerl; with --resume: the run's own)")
-    add_cache_flag(tr)
-    add_process_flags(tr)
-    tr.set_defaults(func=cmd_train)
-
-    sw = sub.add_parser("sweep", help="train every (hyperparameter point x seed) as one compiled program")
-    add_job_flags(sw, algo_nargs="?", per="run", seeds_help="seeds per point",
-                  set_help="settings fixed for every point", out_default="runs/sweep-ALGO-ENV-TIME")
-    sw.add_argument("--grid", nargs="+", action="extend", metavar="NAME=V1,V2",
-                    help="a sweepable setting and its values; several --grid give their product")
-    sw.add_argument("--random", nargs="+", action="extend", metavar="NAME=LO:HI[:log]",
-                    help="a sweepable setting drawn uniformly (log-uniformly with :log) in [LO, HI]")
-    sw.add_argument("--points", type=int, help="points drawn for --random")
-    sw.add_argument("--sweep-seed", type=int, default=0, help="seed of the --random draw (default 0)")
-    sw.add_argument("--chunk-size", type=int, metavar="N",
-                    help="runs per compiled call (default: as many as fit in memory)")
-    sw.add_argument("--devices", type=int, metavar="N", help="devices to split the runs over (default: all)")
-    sw.add_argument("--checkpoint-every", type=int, metavar="N",
-                    help="save the whole sweep every N evaluations and after each chunk of runs "
-                    "(OUT/checkpoints); continue a stopped sweep with --resume OUT")
-    sw.add_argument("--resume", metavar="DIR",
-                    help="continue the sweep in DIR from its last complete checkpoint (no other arguments)")
-    sw.add_argument("--eval-seeds", type=int, metavar="K",
-                    help="then retrain the best point on K fresh seeds (never used in tuning) as `purerl "
-                    "train` does, into OUT/eval, and report those")
-    add_cache_flag(sw)
-    add_process_flags(sw)
-    sw.set_defaults(func=cmd_sweep)
-
-    ls = sub.add_parser("list", help="list algorithms and their settings")
-    ls.set_defaults(func=cmd_list)
-
-    rp = sub.add_parser("report", help="normalised scores across tasks: IQM, mean, median, optimality gap, "
-                        "performance profiles and probability of improvement with bootstrap intervals")
-    rp.add_argument("dirs", nargs="+", metavar="DIR[:LABEL]",
-                    help="results dirs (train, or sweep: its best point); dirs with the same LABEL (default: "
-                    "the algorithm) and env add their runs together")
-    rp.add_argument("--out", default="report", help="dir for report.md, report.tex, figures (default report)")
-    rp.add_argument("--scores", metavar="FILE.json",
-                    help='random and reference score per env, {"ENV": {"random": x, "reference": y}}, either '
-                    "optional (default: a measured random policy, purerl/analysis/reference_scores.json)")
-    rp.add_argument("--task-bootstrap", action="store_true", help="resample the tasks too, not only the runs")
-    rp.add_argument("--reps", type=int, help="bootstrap resamples (default 9999)")
-    rp.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
-    rp.set_defaults(func=cmd_report)
-
-    from purerl.analysis import plot
-    plot.add_parser(sub)
-    return parser
+    multihost.join(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "sweep": cmd_sweep, "list": cmd_list, "report": cmd_report}
+    args = build_parser(commands, __doc__).parse_args(argv)
     try:
         return args.func(args, argv)
     except ValueError as e:

@@ -23,7 +23,7 @@ from purerl.experiment.options import Options
 from purerl.experiment.provenance import lead, provenance
 from purerl.io import loggers as logs
 from purerl.io import records
-from purerl.runtime import checkpoint, run
+from purerl.runtime import checkpoint, processes, run
 
 
 class Interrupted(Exception):
@@ -33,13 +33,6 @@ class Interrupted(Exception):
         self.out, self.period, self.num_evals, self.env_steps = out, period, num_evals, env_steps
         super().__init__(f"stopped after {env_steps:,} env steps per seed "
                          f"(evaluation {period} of {num_evals})")
-
-
-def check_processes(checkpointing: bool) -> None:
-    """Raises ValueError if checkpoints (or a resume) are asked of a multi-process run."""
-    if jax.process_count() > 1 and checkpointing:
-        raise ValueError("checkpoints and --resume are for single-process runs; a multi-process run "
-                         "trains from the start")
 
 
 def summarize(job: run.Job, result: run.Result, *, resumed_at: int | None = None) -> dict:
@@ -146,8 +139,11 @@ def _loop(job, out: Path | None, options: Options, start, loggers: list, writing
         nonlocal last
         for logger in loggers:
             logger.write(progress.metrics, last, progress.period)
-        if writing and every and (progress.period % every == 0 or progress.period == trainer.num_evals):
-            saved.save(progress)
+        due = every and (progress.period % every == 0 or progress.period == trainer.num_evals)
+        if out is not None and due:
+            state = processes.host_state(progress.state)  # every process takes part in the gather
+            if writing:
+                saved.save(progress._replace(state=state))
         mean = progress.metrics["eval_return"][:, progress.period - 1].mean()
         bar.set_postfix_str(f"{(progress.period - last) * per_period / chunk_s:,.0f} steps/s, "
                             f"eval return {mean:.4g}", refresh=False)

@@ -6,21 +6,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jax
-from jax.experimental import multihost_utils
-
 from purerl.experiment import chunks
 from purerl.experiment.options import Options
 from purerl.experiment.provenance import warn_versions
 from purerl.experiment.sweeping import Plan, run_sweep
 from purerl.io import loggers as logs
 from purerl.io import records
-from purerl.runtime import checkpoint, compile_cache, run
+from purerl.runtime import checkpoint, compile_cache, processes, run
 from purerl.runtime import sweep as program
 
 
 class Finished(ValueError):
     """`resume` of a run that has finished already."""
+
+
+def unfinished(out: Path, job: run.Job) -> None:
+    """Raises `Finished` if the job in results dir `out` has finished (a train run, or a sweep
+    when `job` is a sweep's)."""
+    summary = records.read_summary(out)
+    if summary is None:
+        return
+    if "best" in summary:
+        best = summary["best"]
+        raise Finished(f"the sweep in {out} has finished (best point {best['point']}, final return "
+                       f"{best['final_return']['mean']:.4g}): nothing to resume")
+    evals = job.trainer.num_evals
+    raise Finished(f"the run in {out} has finished ({evals} of {evals} evaluations, final return "
+                   f"{summary['final_return']['mean']:.4g}): nothing to resume")
 
 
 def resume(out: Path, options: Options | None = None) -> run.Result:
@@ -37,17 +49,14 @@ def resume(out: Path, options: Options | None = None) -> run.Result:
     """
     options = options or Options()
     config = records.read_resumable(out, "train")
-    chunks.check_processes(True)
     compile_cache.enable(options.compile_cache)
     logs.check(tensorboard=options.tensorboard, wandb=options.wandb)
     job = run.build(config.spec)
-    summary = records.read_summary(out)
-    if summary is not None:
-        raise Finished(f"the run in {out} has finished ({job.trainer.num_evals} of {job.trainer.num_evals} "
-                       f"evaluations, final return {summary['final_return']['mean']:.4g}): nothing to resume")
+    processes.decide("run to resume", lambda: unfinished(out, job))  # by the first process alone
     start = None
     if checkpoint.latest_step(out / "checkpoints") is not None:  # else it starts again
         start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job))
+    processes.barrier("checkpoint restored")  # every process has read it before the first saves another
     warn_versions(config)
     return chunks.run_job(job, out, options.continuing(config.run), start)
 
@@ -64,13 +73,9 @@ def resume_sweep(out: Path, options: Options | None = None) -> program.SweepResu
     options = options or Options()
     config = records.read_resumable(out, "sweep")
     compile_cache.enable(options.compile_cache)
-    summary = records.read_summary(out)
-    if summary is not None:
-        best = summary["best"]
-        raise Finished(f"the sweep in {out} has finished (best point {best['point']}, final return "
-                       f"{best['final_return']['mean']:.4g}): nothing to resume")
     plan = Plan.from_record(config.run)
     job = program.with_env_params(run.build(config.spec, max_devices=1), plan.points)
+    processes.decide("sweep to resume", lambda: unfinished(out, job))  # by the first process alone
     hparams = program.point_hparams(job, plan.points)
     start = None
     meta = checkpoint.latest_meta(out / "checkpoints")
@@ -82,7 +87,6 @@ def resume_sweep(out: Path, options: Options | None = None) -> program.SweepResu
         like = program.progress_shapes(job, chunk, -(-runs // chunk), devices)
         restored = checkpoint.restore(out / "checkpoints", run.Progress(0, like.state, like.metrics))
         start = program.SweepProgress(restored.period, restored.state, restored.metrics, chunk, devices)
-    if jax.process_count() > 1:  # every process has read the checkpoint before the first saves a new one
-        multihost_utils.sync_global_devices("purerl: sweep checkpoint restored")
+    processes.barrier("checkpoint restored")  # every process has read it before the first saves another
     warn_versions(config)
     return run_sweep(config.spec, job, hparams, out, plan, options.continuing(config.run), start)

@@ -15,9 +15,9 @@ from purerl.config.spec import JobSpec
 from purerl.experiment import sweep_results
 from purerl.experiment.options import Options
 from purerl.experiment.provenance import lead, provenance
-from purerl.experiment.training import train
+from purerl.experiment.training import start_out, train
 from purerl.io import records
-from purerl.runtime import checkpoint, compile_cache, run
+from purerl.runtime import checkpoint, compile_cache, processes, run
 from purerl.runtime import sweep as program
 
 
@@ -57,12 +57,9 @@ def sweep(spec: JobSpec, points: Sequence[dict[str, Any]], out: Path | None = No
     compile_cache.enable(options.compile_cache)
     job = program.with_env_params(run.build(spec, max_devices=1), points)  # devices split the runs
     hparams = program.point_hparams(job, points)
-    if out is not None:
-        records.check_out(out, options.overwrite)
     record = options.sweep_record(points, swept, eval_seeds)
-    if out is not None and lead():
-        records.make_out(out, options.overwrite)
-        records.write_config(out, spec, record, provenance(options.command))
+    if out is not None:  # by the first process alone, the others told its outcome
+        processes.decide("results dir", lambda: start_out(out, spec, record, options))
     return run_sweep(spec, job, hparams, out, Plan.from_record(record), options)
 
 
@@ -75,7 +72,7 @@ def run_sweep(spec: JobSpec, job: run.Job, hparams, out: Path | None, plan: Plan
     managers = []
 
     def save(progress: program.SweepProgress) -> None:
-        state = program.host_state(progress.state)  # every process takes part in the gather
+        state = processes.host_state(progress.state)  # every process takes part in the gather
         if not writing:
             return
         if not managers:

@@ -9,10 +9,10 @@ from pathlib import Path
 from purerl.config.spec import JobSpec
 from purerl.experiment import chunks
 from purerl.experiment.options import Options
-from purerl.experiment.provenance import lead, provenance
+from purerl.experiment.provenance import provenance
 from purerl.io import loggers as logs
 from purerl.io import records
-from purerl.runtime import compile_cache, run
+from purerl.runtime import compile_cache, processes, run
 
 
 def train(spec: JobSpec, out: Path | None = None, options: Options | None = None) -> run.Result:
@@ -33,13 +33,15 @@ def train(spec: JobSpec, out: Path | None = None, options: Options | None = None
         raise ValueError(f"--checkpoint-every must be positive, got {options.checkpoint_every}")
     compile_cache.enable(options.compile_cache)
     job = run.build(spec)
-    if out is not None:
-        chunks.check_processes(options.checkpoint_every is not None)
-        records.check_out(out, options.overwrite)
     logs.check(tensorboard=options.tensorboard, wandb=options.wandb)
     if options.wandb and out is not None and options.wandb_id is None:
         options = options.replace(wandb_id=uuid.uuid4().hex[:12])  # recorded: a resume continues it
-    if out is not None and lead():
-        records.make_out(out, options.overwrite)
-        records.write_config(out, spec, options.train_record(), provenance(options.command))
+    if out is not None:  # by the first process alone, the others told its outcome
+        processes.decide("results dir", lambda: start_out(out, spec, options.train_record(), options))
     return chunks.run_job(job, out, options)
+
+
+def start_out(out: Path, spec: JobSpec, record: dict, options: Options) -> None:
+    """Checks and creates the results dir `out` and writes its config.json (the first process's job)."""
+    records.make_out(out, options.overwrite)
+    records.write_config(out, spec, record, provenance(options.command))

@@ -37,6 +37,7 @@ from purerl.config import registry
 from purerl.config.points import ENV, check_point, env_params_of, settings_of
 from purerl.core import parallel
 from purerl.envs import env_param_fields, set_params
+from purerl.runtime import processes
 from purerl.runtime.driver import to_hparams
 from purerl.runtime.run import Job, build, chunk_of_periods, env_steps
 from purerl.runtime.run import progress_shapes as run_progress_shapes
@@ -165,14 +166,6 @@ def _memory(compiled) -> int:
     return stats.argument_size_in_bytes + stats.output_size_in_bytes + stats.temp_size_in_bytes
 
 
-def _gather(x: jax.Array) -> np.ndarray:
-    if jax.process_count() == 1:
-        return np.asarray(x)
-    from jax.experimental import multihost_utils
-
-    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-
-
 class SweepProgress(NamedTuple):
     """A sweep part-way: what `sweep` reports after each compiled call, and continues from.
 
@@ -292,8 +285,8 @@ def sweep(
             start = None
         todo = min(max_periods, num_evals - t)
         state, out = program(state, values[1], shared, np.int32(todo))
-        for k, v in out.items():
-            metrics[k][c * chunk : (c + 1) * chunk, t : t + todo] = _gather(v)[:, :todo]
+        for k, v in processes.host_state(out).items():  # every process takes part in the gather
+            metrics[k][c * chunk : (c + 1) * chunk, t : t + todo] = v[:, :todo]
         step += todo
         if on_chunk is not None:
             on_chunk(SweepProgress(step, state, metrics, chunk, mesh.size))
@@ -312,16 +305,6 @@ def progress_shapes(job: Job, chunk: int, num_chunks: int, devices: int) -> Swee
     shape = (chunk * num_chunks, job.trainer.num_evals)
     metrics = {k: jax.ShapeDtypeStruct(shape, v.dtype) for k, v in like.metrics.items()}
     return SweepProgress(0, like.state, metrics, chunk, devices)
-
-
-def host_state(state: Any) -> Any:
-    """A sweep state over the mesh as whole host arrays, the same on every process (PRNG keys as keys)."""
-    def host(x):
-        if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-            return jax.random.wrap_key_data(_gather(jax.random.key_data(x)), impl=jax.random.key_impl(x))
-        return _gather(x)
-
-    return jax.tree.map(host, state)
 
 
 def _to_mesh(state: Any, mesh: jax.sharding.Mesh) -> Any:

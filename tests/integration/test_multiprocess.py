@@ -1,11 +1,14 @@
 """JAX's multi-process runtime: 2 local CPU processes (coordinator on 127.0.0.1) equal 1 process."""
 
+import json
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-from helpers import free_port, host_devices
+from helpers import free_port, host_devices, killer
 
 from purerl.io import records
 
@@ -71,3 +74,71 @@ def test_a3c_learner_over_two_processes_equals_one_process_on_as_many_devices(tm
     np.testing.assert_allclose(distributed["final_return"]["per_seed"], alone["final_return"]["per_seed"],
                                rtol=1e-5)
     assert distributed["final_return"]["per_seed"] != [0.0, 0.0]
+
+
+def shared_dir_processes(args, out, first, delay=3.0):
+    """`purerl ARGS --out OUT` as 2 processes of one runtime writing the same dir, process `first`
+    started `delay` seconds before the other; their (exit status, stderr)."""
+    address = f"127.0.0.1:{free_port()}"
+    procs = {}
+    for i in (first, 1 - first):
+        procs[i] = subprocess.Popen(
+            [sys.executable, "-m", "purerl", *args, "--out", str(out), "--coordinator", address,
+             "--num-processes", "2", "--process-id", str(i)],
+            env=TWO_DEVICES, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay if i == first else 0)
+    return [(procs[i].returncode, err) for i in (0, 1) for _, err in [procs[i].communicate(timeout=300)]]
+
+
+def test_a_shared_results_dir_is_decided_once_whichever_process_starts_first(tmp_path):
+    out = tmp_path / "shared"
+    args = ["sweep", "dqn", *SWEEPS["dqn"], "num_evals=2", "eval_episodes=4", "--seeds", "2",
+            "--checkpoint-every", "1"]
+    runs = shared_dir_processes(args, out, first=1)
+    assert [code for code, _ in runs] == [0, 0], "".join(err[-2000:] for _, err in runs)
+    written = (out / "summary.json").read_text()
+
+    # Again into the same dir: both processes refuse with the first one's line; nothing is lost.
+    runs = shared_dir_processes(args, out, first=0)
+    assert [code for code, _ in runs] == [2, 2]
+    line = f"purerl: error: results dir {out} already holds results; pass --overwrite to replace them"
+    assert [err.strip().splitlines()[-1] for _, err in runs] == [line, line]
+    assert (out / "summary.json").read_text() == written
+
+    runs = shared_dir_processes([*args, "--overwrite"], out, first=1)
+    assert [code for code, _ in runs] == [0, 0], "".join(err[-2000:] for _, err in runs)
+    assert records.read_summary(out)["provenance"]["processes"] == 2
+    assert "--overwrite" in json.loads((out / "config.json").read_text())["provenance"]["command"]
+
+
+def test_a_learner_over_two_processes_killed_and_resumed_equals_the_run_left_alone(tmp_path):
+    args = ["train", "a3c", "--env", "CartPole-v1", "--seeds", "2", "--total-steps", "3000",
+            "--set", "num_evals=3", "eval_episodes=8", "num_envs=8", "--devices", "4",
+            "--checkpoint-every", "1"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    address, killed_address = (f"127.0.0.1:{free_port()}" for _ in range(2))
+
+    def start(code, out, address, i, extra=()):
+        return subprocess.Popen([sys.executable, *code, *extra, "--out", str(out), "--coordinator", address,
+                                 "--num-processes", "2", "--process-id", str(i)],
+                                env=TWO_DEVICES, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    procs = [start(["-m", "purerl", *args], whole, address, i) for i in range(2)]
+    procs += [start([*killer(2), *args], killed, killed_address, i) for i in range(2)]
+    results = [(p.returncode, err) for p in procs for _, err in [p.communicate(timeout=300)]]
+    assert [code for code, _ in results] == [0, 0, -signal.SIGKILL, -signal.SIGKILL], \
+        "".join(err[-2000:] for _, err in results)
+    assert sorted(p.name for p in (killed / "checkpoints").iterdir()) == ["1", "2"]
+    assert not (killed / "summary.json").exists()
+
+    resume_address = f"127.0.0.1:{free_port()}"
+    resume = ["-m", "purerl", "train", "--resume", str(killed), "--coordinator", resume_address,
+              "--num-processes", "2"]
+    resumed = [subprocess.Popen([sys.executable, *resume, "--process-id", str(i)], env=TWO_DEVICES,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    results = [(p.returncode, err) for p in resumed for _, err in [p.communicate(timeout=300)]]
+    assert [code for code, _ in results] == [0, 0], "".join(err[-2000:] for _, err in results)
+    assert (killed / "metrics.csv").read_text() == (whole / "metrics.csv").read_text()
+    done, alone = records.read_summary(killed), records.read_summary(whole)
+    assert done["final_return"] == alone["final_return"] and done["resumed_at_evaluation"] == 2
+    assert done["static"]["devices"] == 4 and done["provenance"]["processes"] == 2

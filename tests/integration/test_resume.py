@@ -12,7 +12,7 @@ import time
 import jax
 import numpy as np
 import pytest
-from helpers import leaves
+from helpers import killer, leaves
 
 from purerl.cli import main
 from purerl.io import records
@@ -27,27 +27,6 @@ RUNS = {
     "a3c": dict(total_steps=5120, settings=dict(num_evals=5, eval_episodes=8), every=2, kill_after=3),
 }
 
-# Runs the CLI with train_chunked wrapped to SIGKILL the process right after evaluation {period}'s
-# results (metrics rows, checkpoint) are written: a real kill, at a reproducible point.
-KILLER = """
-import os, signal, sys
-import purerl.runtime.run
-
-chunked = purerl.runtime.run.train_chunked
-
-def train_chunked(*args, on_chunk, **kwargs):
-    def then_kill(progress, chunk_s):
-        on_chunk(progress, chunk_s)
-        if progress.period == {period}:
-            os.kill(os.getpid(), signal.SIGKILL)
-    return chunked(*args, on_chunk=then_kill, **kwargs)
-
-purerl.runtime.run.train_chunked = train_chunked
-from purerl.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def command(algo, out):
     run = RUNS[algo]
     settings = [f"{k}={v}" for k, v in run["settings"].items()]
@@ -56,7 +35,7 @@ def command(algo, out):
 
 
 def start(*args, kill_after=None):
-    code = ["-m", "purerl"] if kill_after is None else ["-c", KILLER.format(period=kill_after)]
+    code = ["-m", "purerl"] if kill_after is None else killer(kill_after)
     return subprocess.Popen([sys.executable, *code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 

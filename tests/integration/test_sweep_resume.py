@@ -8,9 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
-from helpers import free_port, host_devices
+from helpers import free_port, host_devices, killer
 
 from purerl.io import records
 
@@ -22,36 +23,10 @@ SWEEP = ["sweep", "dqn", "--env", "CartPole-v1", "--grid", "lr=0.003,0.001,0.000
          "--total-steps", "1536", "--set", "num_evals=3", "eval_episodes=8", "num_envs=4", "batch_size=16",
          "buffer_size=256", "learning_starts=0", "--chunk-size", "4", "--checkpoint-every", "1"]
 TWO_DEVICES = host_devices(2)
-
-# `purerl ARGS` with the sweep's on_chunk wrapped to SIGKILL the process right after call {step}'s
-# checkpoint is written (step 4: the second chunk of runs, one evaluation in).
-KILLER = """
-import os, signal, sys
-import purerl.cli
-
-start_processes = purerl.cli.start_processes
-
-def then_patch(args):  # purerl.runtime.sweep imports gymnax, which starts JAX: after jax.distributed
-    start_processes(args)
-    import purerl.runtime.sweep
-
-    sweep = purerl.runtime.sweep.sweep
-
-    def killing(*args, on_chunk, **kwargs):
-        def then_kill(progress):
-            on_chunk(progress)
-            if progress.step == {step}:
-                os.kill(os.getpid(), signal.SIGKILL)
-        return sweep(*args, on_chunk=then_kill, **kwargs)
-
-    purerl.runtime.sweep.sweep = killing
-
-purerl.cli.start_processes = then_patch
-sys.exit(purerl.cli.main(sys.argv[1:]))
-"""
+PEER_TIMEOUT = 20  # seconds without a sign of a peer before it is called lost
 
 def start(args, kill_at=None, env=TWO_DEVICES):
-    code = ["-m", "purerl"] if kill_at is None else ["-c", KILLER.format(step=kill_at)]
+    code = ["-m", "purerl"] if kill_at is None else killer(kill_at, sweep=True)
     return subprocess.Popen([sys.executable, *code, *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -60,11 +35,13 @@ def finish(*processes):
     return [(p.returncode, out, err) for p in processes for out, err in [p.communicate(timeout=600)]]
 
 
-def distributed(args, outs, kill_at=None):
-    """`purerl ARGS` as 2 processes of one JAX runtime (2 host devices each); process i gets outs[i]."""
+def distributed(args, outs, kill_at=(None, None)):
+    """`purerl ARGS` as 2 processes of one JAX runtime (2 host devices each); process i gets outs[i]
+    and is killed after call kill_at[i]'s checkpoint."""
     address = f"127.0.0.1:{free_port()}"
-    return [start([*args, *out, "--coordinator", address, "--num-processes", "2", "--process-id", str(i)],
-                  kill_at) for i, out in enumerate(outs)]
+    return [start([*args, *out, "--coordinator", address, "--num-processes", "2", "--process-id", str(i),
+                   "--peer-timeout", str(PEER_TIMEOUT)], kill)
+            for i, (out, kill) in enumerate(zip(outs, kill_at, strict=True))]
 
 
 def outcome(out):
@@ -103,22 +80,38 @@ def test_a_killed_sweep_resumed_equals_the_sweep_left_alone(tmp_path):
     assert code == 0 and "has finished" in stdout
 
 
-def test_a_killed_two_process_sweep_resumed_equals_the_sweep_left_alone(tmp_path):
+def test_a_process_lost_mid_sweep_stops_its_peer_in_one_line_and_both_resume_to_the_sweep_alone(tmp_path):
+    """Both processes write one shared results dir; process 1 is SIGKILLed after the 4th checkpoint."""
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    runs = distributed(SWEEP, [["--out", str(whole / f"p{i}")] for i in range(2)])
-    runs += distributed(SWEEP, [["--out", str(killed / f"p{i}")] for i in range(2)], kill_at=4)
+    runs = distributed(SWEEP, [["--out", str(whole)]] * 2)
+    runs += distributed(SWEEP, [["--out", str(killed)]] * 2, kill_at=(None, 4))
+    runs[3].wait(timeout=600)  # the outputs are small: the pipes do not fill up meanwhile
+    lost_at = time.monotonic()
+    runs[2].wait(timeout=600)
+    took = time.monotonic() - lost_at
     results = finish(*runs)
     assert [code for code, _, _ in results[:2]] == [0, 0], results[0][2][-2000:] + results[1][2][-2000:]
-    assert results[2][0] == -signal.SIGKILL, results[2][2][-2000:]
-    assert not (killed / "p1").exists() and not (killed / "p0" / "summary.json").exists()
+    (survivor, _, survivor_err), (lost, _, lost_err) = results[2:]
+    assert lost == -signal.SIGKILL, lost_err[-2000:]
+    # The survivor stops within the timeout of its peer's loss, with one line and no traceback.
+    assert survivor == 3, survivor_err[-2000:]
+    assert took < PEER_TIMEOUT + 15, took
+    assert "Traceback" not in survivor_err and "stack trace" not in survivor_err
+    line = survivor_err.strip().splitlines()[-1]
+    last = killed / "checkpoints" / "4"
+    assert line.startswith(f"purerl: error: process 1 of 2 is lost (no sign of it for {PEER_TIMEOUT} s, "
+                           f"--peer-timeout); last complete checkpoint {last}; "), line
+    assert line.endswith(f"continue with: purerl sweep --resume {killed} on every process, with its process "
+                         "flags"), line
+    assert not (killed / "summary.json").exists()
 
-    # Both processes continue from the first one's results dir; a copy continues in one process with
-    # as many devices (4), which is as good.
-    shutil.copytree(killed / "p0", tmp_path / "one-process")
+    # Both processes continue from the shared results dir; a copy continues in one process with as
+    # many devices (4), which is as good.
+    shutil.copytree(killed, tmp_path / "one-process")
     four_devices = host_devices(4)
     alone = start(["sweep", "--resume", str(tmp_path / "one-process")], env=four_devices)
-    resumed = finish(*distributed(["sweep", "--resume", str(killed / "p0")], [[], []]), alone)
+    resumed = finish(*distributed(["sweep", "--resume", str(killed)], [[], []]), alone)
     assert [code for code, _, _ in resumed] == [0, 0, 0], "".join(err[-2000:] for _, _, err in resumed)
-    assert outcome(killed / "p0") == outcome(whole / "p0")
-    assert outcome(tmp_path / "one-process") == outcome(whole / "p0")
-    assert records.read_summary(whole / "p0")["devices"] == 4
+    assert outcome(killed) == outcome(whole)
+    assert outcome(tmp_path / "one-process") == outcome(whole)
+    assert records.read_summary(whole)["devices"] == 4
