@@ -28,6 +28,7 @@ from purerl.config.spec import JobSpec, jsonable
 from purerl.core import parallel
 from purerl.envs import Env, make_env
 from purerl.nets import networks
+from purerl.runtime import processes
 from purerl.runtime.driver import Trainer, make_trainer, to_hparams
 
 MAX_UPDATES = 2**31 - 1  # int32 update counters
@@ -236,6 +237,7 @@ def train_chunked(
     program = _chunk_program(job.trainer.period, max_periods)
     program = program.lower(state, job.hparams, job.env_params, np.int32(max_periods)).compile()
     compile_s += time.perf_counter() - begin
+    processes.barrier("compiled")  # a peer slower to compile is waited for here, not in a collective
     while period < num_evals and not (stop is not None and stop()):
         length = min(max_periods, num_evals - period)
         begin = time.perf_counter()

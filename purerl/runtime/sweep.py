@@ -267,6 +267,7 @@ def sweep(
         chunk = -(-chunk // 2)
     num_chunks = -(-runs // chunk)
     compile_s = time.perf_counter() - begin
+    processes.barrier("compiled")  # a peer slower to compile is waited for here, not in a collective
 
     if start is None:
         step = 0
