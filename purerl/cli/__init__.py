@@ -18,7 +18,7 @@ from purerl.cli.args import parse_bins, parse_bounds, parse_grid, parse_pairs, p
 from purerl.cli.multihost import multi_process, supervise_if_needed, watched
 from purerl.cli.parser import build_parser
 from purerl.config import points as sweep_points
-from purerl.config import registry
+from purerl.config import registry, suites
 from purerl.config.spec import JobSpec
 from purerl.io import loggers, records
 
@@ -232,6 +232,8 @@ def report_sweep(out: Path, result) -> int:
 
 
 def cmd_list(args, argv) -> int:
+    if args.envs is not None:
+        return list_envs(args.envs)
     for name, definition in registry.ALGORITHMS.items():
         print(f"{name}: {definition.summary}")
         print(f"  reference env {definition.default_env}, "
@@ -245,6 +247,25 @@ def cmd_list(args, argv) -> int:
                     table = "table on discrete observations, " if definition.table_network else ""
                     print(f"    auto: {table}cnn on H x W x C grids (the MinAtar games, Pong-misc), "
                           "mlp on the others (flat vectors, Catch's and DeepSea's matrices, one-hot states)")
+    return 0
+
+
+def list_envs(which: str) -> int:
+    """`purerl list --envs [SUITE]`: the env ids of each suite (of SUITE), or how to install it."""
+    if which != "all" and which not in suites.SUITES:
+        raise ValueError(f"unknown env suite {which!r}; purerl's suites are: {', '.join(suites.SUITES)}")
+    for suite in suites.SUITES if which == "all" else [which]:
+        try:
+            suites.check_installed(suite)
+        except ValueError as e:
+            print(f"{suite}: not installed ({str(e).split(': ', 1)[1]})")
+            continue
+        from purerl.envs import env_names  # imports JAX and the suite
+
+        names = env_names(suite)
+        print(f"{suite} {suites.version(suite)}: {len(names)} envs")
+        for name in names:
+            print(f"  {name}")
     return 0
 
 

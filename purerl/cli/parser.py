@@ -101,7 +101,9 @@ def build_parser(commands: Mapping[str, Callable], description: str) -> argparse
     add_process_flags(sw)
     sw.set_defaults(func=commands["sweep"])
 
-    ls = sub.add_parser("list", help="list algorithms and their settings")
+    ls = sub.add_parser("list", help="list algorithms and their settings (or, with --envs, the envs)")
+    ls.add_argument("--envs", nargs="?", const="all", metavar="SUITE",
+                    help="list the env ids each installed suite offers (or only SUITE's) instead")
     ls.set_defaults(func=commands["list"])
 
     rp = sub.add_parser("report", help="normalised scores across tasks: IQM, mean, median, optimality gap, "

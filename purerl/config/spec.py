@@ -93,11 +93,13 @@ class JobSpec:
           ValueError: one line naming the problem (unknown algorithm or setting, a value of the
             wrong type or out of its range, a bad budget or seed).
         """
-        from purerl.config import registry
+        from purerl.config import registry, suites
 
         definition = registry.definition(algo)
         if env is not None and not isinstance(env, str):
-            raise ValueError(f"env must be a gymnax env id, got {env!r}")
+            raise ValueError(f"env must be an env id (e.g. CartPole-v1, brax:hopper), got {env!r}")
+        if env is not None:  # a suite purerl adapts, and installed: refused here in one line, at once
+            suites.check_installed(suites.split(env)[0])
         if env_kwargs is not None and not isinstance(env_kwargs, Mapping):
             raise ValueError(f"env_kwargs must be a mapping of name to value, got {env_kwargs!r}")
         if settings is not None and not isinstance(settings, Mapping):

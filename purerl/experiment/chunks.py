@@ -163,7 +163,7 @@ def _loop(job, out: Path | None, options: Options, start, loggers: list, writing
         saved.close()
     if writing:
         info = summarize(job, result, resumed_at=None if start is None else first)
-        records.write_summary(out, info | {"provenance": provenance(options.command)})
+        records.write_summary(out, info | {"provenance": provenance(options.command, job.spec.env)})
     return result
 
 

@@ -93,7 +93,7 @@ def run_sweep(spec: JobSpec, job: run.Job, hparams, out: Path | None, plan: Plan
     if writing:
         runs, curves = sweep_results.tables(job, result)
         records.write_sweep(out, runs, curves)
-        records.write_summary(out, info | {"provenance": provenance(options.command)})
+        records.write_summary(out, info | {"provenance": provenance(options.command, spec.env)})
     return result
 
 

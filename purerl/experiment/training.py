@@ -44,4 +44,4 @@ def train(spec: JobSpec, out: Path | None = None, options: Options | None = None
 def start_out(out: Path, spec: JobSpec, record: dict, options: Options) -> None:
     """Checks and creates the results dir `out` and writes its config.json (the first process's job)."""
     records.make_out(out, options.overwrite)
-    records.write_config(out, spec, record, provenance(options.command))
+    records.write_config(out, spec, record, provenance(options.command, spec.env))

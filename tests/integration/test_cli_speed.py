@@ -29,6 +29,8 @@ def test_list_answers_at_once():
      "purerl: error: results dir OUT already holds results; pass --overwrite to replace them"),
     (["sweep", "dqn", "--grid", "buffer_size=1,2", "--out", "NEW"],
      "purerl: error: buffer_size of dqn is static"),
+    (["train", "ppo", "--env", "mujoco:hopper"],
+     "purerl: error: unknown env suite 'mujoco' in 'mujoco:hopper'"),
 ])
 def test_a_refusal_that_needs_no_env_answers_at_once(tmp_path, args, message):
     (tmp_path / "out").mkdir()
