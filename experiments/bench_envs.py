@@ -1,7 +1,8 @@
 """purerl's env step against each suite's own vmapped, auto-resetting step, side by side in one run.
 
 Both step the same N envs with the same uniformly random actions for T steps inside one jitted
-`lax.scan` (compile excluded, best of 3 timings). The suite's own: gymnax's `vmap(env.step)`;
+`lax.scan` (compile excluded, best of 3 timings), summing every observation and reward (so no step
+can be compiled away). The suite's own: gymnax's `vmap(env.step)`;
 Brax's training env (`brax.envs.create(..., batch_size=N, episode_length=L, auto_reset=True)`, its
 `EpisodeWrapper` and `AutoResetWrapper`). purerl's: `make_env(...).step`, which also keeps the final
 observation and, for Brax, draws every reset afresh from its own key (Brax restarts every episode from
@@ -46,7 +47,7 @@ def purerl_rollout(env: envs.Env, n: int, steps: int):
             obs, state = carry
             act_key, step_key = jax.random.split(key)
             transition, obs, state = env.step(step_key, state, obs, random_actions(env, act_key, (n,)))
-            return (obs, state), transition.reward.sum()
+            return (obs, state), obs.sum() + transition.reward.sum()
 
         return jax.lax.scan(body, (obs, state), jax.random.split(key, steps))[1].sum()
 
@@ -62,9 +63,9 @@ def gymnax_rollout(env: envs.Env, n: int, steps: int):
 
         def body(state, key):
             act_key, step_key = jax.random.split(key)
-            _, state, reward, *_ = jax.vmap(suite.step, in_axes=(0, 0, 0, None))(
+            obs, state, reward, *_ = jax.vmap(suite.step, in_axes=(0, 0, 0, None))(
                 jax.random.split(step_key, n), state, random_actions(env, act_key, (n,)), params)
-            return state, reward.sum()
+            return state, obs.sum() + reward.sum()
 
         return jax.lax.scan(body, state, jax.random.split(key, steps))[1].sum()
 
@@ -83,7 +84,7 @@ def brax_rollout(env: envs.Env, name: str, n: int, steps: int):
 
         def body(state, key):
             state = own.step(state, random_actions(env, key, (n,)))
-            return state, state.reward.sum()
+            return state, state.obs.sum() + state.reward.sum()
 
         return jax.lax.scan(body, state, jax.random.split(key, steps))[1].sum()
 
