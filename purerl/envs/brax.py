@@ -9,6 +9,11 @@ of an env restarts from the same state. purerl wraps the bare env instead: a fal
 Brax's training scripts use), is truncation; the final observation is kept for bootstrapping
 (`Transition.next_obs`) and every reset draws a fresh initial state from its own key.
 
+The env params `friction` (scales every geom's sliding friction), `mass_scale` (every body's mass
+and inertia) and `gravity` (the downward pull, the env's own by default) are floats, so traced: a
+sweep over them (`--grid env.friction=0.5,1.0,1.5`) is one program, each member equal to the run
+trained alone with that value.
+
 The physics backend is a constructor kwarg: `--env-kwargs backend=generalized` (default; on CPU
 also `mjx`, `spring` or `positional`), as are the env's own ones (`--env-kwargs
 terminate_when_unhealthy=false`).
@@ -16,9 +21,12 @@ terminate_when_unhealthy=false`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from gymnax.environments import environment, spaces
 
@@ -34,6 +42,9 @@ class BraxState:
 @struct.dataclass
 class BraxParams:
     max_steps_in_episode: int = 1000
+    friction: float = 1.0  # scales every geom's sliding friction
+    mass_scale: float = 1.0  # scales every body's mass and rotational inertia
+    gravity: float = 9.81  # the downward pull (m/s^2); the env's own by default
 
 
 class BraxEnv(environment.Environment):
@@ -41,7 +52,8 @@ class BraxEnv(environment.Environment):
     auto-reset, with the final observation in `info["final_observation"]`."""
 
     def __init__(self, env: Any, name: str):
-        self.env, self._name = env, name
+        self.env, self._name, self.system = env, name, env.sys
+        self._gravity = float(-np.asarray(env.sys.gravity)[2])  # the env's own, read outside any trace
 
     @property
     def name(self) -> str:
@@ -49,17 +61,45 @@ class BraxEnv(environment.Environment):
 
     @property
     def default_params(self) -> BraxParams:
-        return BraxParams()
+        return BraxParams(gravity=self._gravity)
 
     def step_env(self, key, state: BraxState, action, params: BraxParams):
         del key  # Brax's dynamics are deterministic
-        after = self.env.step(state.pipeline, action)
+        with self.physics(params):
+            after = self.env.step(state.pipeline, action)
         terminated = after.done > 0.5
         return after.obs, BraxState(after, state.time + 1), after.reward, terminated, {}
 
     def reset_env(self, key, params: BraxParams):
-        start = self.env.reset(key)
+        with self.physics(params):
+            start = self.env.reset(key)
         return start.obs, BraxState(start, jnp.int32(0))
+
+    @contextlib.contextmanager
+    def physics(self, params: BraxParams) -> Iterator[None]:
+        """Within the block the env's physics take `params`' friction, mass and gravity (traced
+        values too: a sweep over them is one program), as Brax's own domain randomisation does, by
+        giving the env a changed `System`. The env's own values leave it as it is."""
+        default = self.default_params
+        given = (params.friction, params.mass_scale, params.gravity)
+        if all(isinstance(v, float) for v in given) and given == (1.0, 1.0, default.gravity):
+            yield
+            return
+        system, scale = self.system, params.mass_scale
+        down = lambda g: jnp.asarray(g).at[2].set(-params.gravity)
+        self.env.sys = system.tree_replace({
+            "geom_friction": jnp.asarray(system.geom_friction).at[:, 0].multiply(params.friction),
+            "link.inertia.mass": system.link.inertia.mass * scale,
+            "link.inertia.i": system.link.inertia.i * scale,
+            "body_mass": system.body_mass * scale,
+            "body_inertia": system.body_inertia * scale,
+            "gravity": down(system.gravity),
+            "opt.gravity": down(system.opt.gravity),
+        })
+        try:
+            yield
+        finally:
+            self.env.sys = system
 
     def action_space(self, params: BraxParams | None = None) -> spaces.Box:
         return spaces.Box(-1.0, 1.0, (self.env.action_size,), jnp.float32)
@@ -86,4 +126,5 @@ def make(name: str, kwargs: dict) -> tuple[BraxEnv, BraxParams]:
         env = envs.get_environment(name, **kwargs)
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"bad --env-kwargs for brax:{name}: {e}") from None
-    return BraxEnv(env, name), BraxParams()
+    adapted = BraxEnv(env, name)
+    return adapted, adapted.default_params

@@ -86,3 +86,40 @@ def test_a_discrete_action_algorithm_is_refused_in_one_line(tmp_path, algo):
     assert done.returncode == 2
     lines = [line for line in done.stderr.strip().splitlines() if line.startswith("purerl")]
     assert len(lines) == 1 and "brax:inverted_pendulum" in lines[0], done.stderr[-2000:]
+
+
+def test_physical_params_change_the_dynamics_and_the_defaults_are_brax_s(brax_env):
+    from purerl import envs
+
+    def final_obs(env):
+        obs, state = env.env.reset(jax.random.key(0), env.params)
+        step = jax.jit(env.env.step)
+        for t in range(3):
+            obs, state, *_, info = step(jax.random.key(t), state, jnp.full(1, 0.3), env.params)
+        return np.asarray(info["final_observation"])
+
+    default = final_obs(brax_env)
+    for params in ({"gravity": 0.0}, {"mass_scale": 3.0}):
+        changed = envs.make_env("brax:inverted_pendulum", env_params={"max_steps_in_episode": 4, **params})
+        assert changed.traced == tuple(params)
+        assert not np.allclose(final_obs(changed), default), params
+    with pytest.raises(ValueError, match="^brax:inverted_pendulum has no env param 'viscosity'; its params "
+                                         "are: max_steps_in_episode, friction, mass_scale, gravity$"):
+        envs.make_env("brax:inverted_pendulum", env_params={"viscosity": 1.0})
+
+
+def test_a_sweep_over_gravity_is_one_program_whose_members_equal_their_lone_runs(tmp_path):
+    job = ["ppo", "--env", "brax:inverted_pendulum", "--total-steps", "256", "--seeds", "2", "--set",
+           "num_envs=4", "rollout_len=8", "num_minibatches=2", "num_evals=1", "eval_episodes=2"]
+    done = run_cli("sweep", *job, "--env-params", "max_steps_in_episode=50", "--grid", "env.gravity=4.9,19.6",
+                   "--out", str(tmp_path / "sweep"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    from purerl.io import records
+
+    swept = records.read_summary(tmp_path / "sweep")["points"]
+    for point, gravity in zip(swept, ["4.9", "19.6"], strict=True):
+        alone = run_cli("train", *job, "--env-params", "max_steps_in_episode=50", f"gravity={gravity}",
+                        "--out", str(tmp_path / gravity))
+        assert alone.returncode == 0, alone.stderr[-2000:]
+        assert point["final_return"]["per_seed"] == records.read_summary(tmp_path / gravity)["final_return"][
+            "per_seed"]
