@@ -97,7 +97,7 @@ def make_env(
         if not 0.0 <= sticky_actions <= 1.0:
             raise ValueError(f"sticky actions must be a probability in [0, 1], got {sticky_actions}")
         env = StickyActionWrapper(env, sticky_actions)
-    obs, _ = env.reset(jax.random.key(0), params)
+    obs = jax.eval_shape(env.reset, jax.random.key(0), params)[0]  # shapes only: nothing compiled
     if isinstance(act_space, spaces.Discrete):
         num_actions, action_shape, low, high = int(act_space.n), (), None, None
     elif isinstance(act_space, spaces.Box):

@@ -69,10 +69,15 @@ def test_the_specs_are_brax_s(brax_env):
     assert brax_env.max_steps == 4 and brax_env.traced == ()
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
+# Every algorithm that takes Box actions, at a tiny budget; the others are refused (below).
+OFF_POLICY = ["num_envs=4", "batch_size=16", "buffer_size=256", "learning_starts=32"]
+TINY = {"a3c": ["num_envs=4", "rollout_len=8"], "ppo": ["num_envs=4", "rollout_len=8", "num_minibatches=2"],
+        "ddpg": OFF_POLICY, "td3": OFF_POLICY, "sac": OFF_POLICY}
+
+
+@pytest.mark.parametrize("algo", TINY)
 def test_a_continuous_algorithm_trains_on_brax(tmp_path, algo):
-    settings = {"ppo": ["num_envs=4", "rollout_len=8", "num_minibatches=2"],
-                "sac": ["num_envs=4", "batch_size=16", "buffer_size=256", "learning_starts=32"]}[algo]
+    settings = TINY[algo]
     done = run_cli("train", algo, "--env", "brax:inverted_pendulum", "--total-steps", "256", "--env-params",
                    "max_steps_in_episode=50", "--set", "num_evals=1", "eval_episodes=2", *settings,
                    "--out", str(tmp_path / algo))
@@ -80,7 +85,16 @@ def test_a_continuous_algorithm_trains_on_brax(tmp_path, algo):
     assert "final return" in done.stdout
 
 
-@pytest.mark.parametrize("algo", ["dqn", "q_learning"])
+REFUSED = ["q_learning", "sarsa", "dqn", "reinforce"]  # discrete actions only
+
+
+def test_every_registered_algorithm_is_walked_on_brax():
+    from purerl.config import registry
+
+    assert sorted([*TINY, *REFUSED]) == sorted(registry.ALGORITHMS)
+
+
+@pytest.mark.parametrize("algo", REFUSED)
 def test_a_discrete_action_algorithm_is_refused_in_one_line(tmp_path, algo):
     done = run_cli("train", algo, "--env", "brax:inverted_pendulum", "--out", str(tmp_path / algo))
     assert done.returncode == 2
