@@ -52,7 +52,7 @@ def resume(out: Path, options: Options | None = None) -> run.Result:
     compile_cache.enable(options.compile_cache)
     logs.check(tensorboard=options.tensorboard, wandb=options.wandb)
     job = run.build(config.spec)
-    processes.decide("run to resume", lambda: unfinished(out, job))  # by the first process alone
+    processes.decide("run to resume", lambda: unfinished(out, job), Finished)  # by the first process alone
     start = None
     if checkpoint.latest_step(out / "checkpoints") is not None:  # else it starts again
         start = checkpoint.restore(out / "checkpoints", run.progress_shapes(job))
@@ -75,7 +75,7 @@ def resume_sweep(out: Path, options: Options | None = None) -> program.SweepResu
     compile_cache.enable(options.compile_cache)
     plan = Plan.from_record(config.run)
     job = program.with_env_params(run.build(config.spec, max_devices=1), plan.points)
-    processes.decide("sweep to resume", lambda: unfinished(out, job))  # by the first process alone
+    processes.decide("sweep to resume", lambda: unfinished(out, job), Finished)  # by the first process alone
     hparams = program.point_hparams(job, plan.points)
     start = None
     meta = checkpoint.latest_meta(out / "checkpoints")

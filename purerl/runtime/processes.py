@@ -38,7 +38,7 @@ LOST = 3  # exit status of a process that stopped because a peer was lost
 BEAT_S = 1.0  # how often the watch beats and looks at its peers
 
 T = TypeVar("T")
-_state: dict[str, Any] = {"timeout_s": TIMEOUT_S, "barriers": 0, "watch": None}
+_state: dict[str, Any] = {"timeout_s": TIMEOUT_S, "barriers": 0, "decisions": 0, "watch": None}
 
 
 def join(coordinator: str | None = None, num_processes: int | None = None, process_id: int | None = None,
@@ -60,19 +60,23 @@ def _client():
     return distributed.global_state.client
 
 
-def decide(name: str, decision: Callable[[], T]) -> T | None:
+def decide(name: str, decision: Callable[[], T], *kinds: type[ValueError]) -> T | None:
     """Runs `decision` on the first process only and gives every process its outcome: a ValueError it
-    raises (or a subclass defined in purerl) is raised on every process with the same line; otherwise
-    the first process gets its value and the others None. Every process calls it, in the same order."""
+    raises is raised on every process with the same line (as its own class if among `kinds`, such as
+    `Finished`); otherwise the first process gets its value and the others None. Every process calls
+    it, in the same order (so a decision of the same name made twice, a sweep's results dir and then
+    its `--eval-seeds` retrain's, keeps its own key)."""
     if jax.process_count() == 1:
         return decision()
-    key = f"purerl/decision/{name}"
+    _state["decisions"] += 1
+    key = f"purerl/decision/{_state['decisions']}/{name}"
     if jax.process_index() == 0:
         try:
             value = decision()
         except Exception as e:
-            kind = type(e).__name__ if isinstance(e, ValueError) else "ValueError"
-            _client().key_value_set(key, f"{kind}\n{e if isinstance(e, ValueError) else _failed(e)}")
+            kind = type(e).__name__ if type(e) in kinds else "ValueError"
+            message = e if isinstance(e, ValueError) else f"process 0 failed: {type(e).__name__}: {e}"
+            _client().key_value_set(key, f"{kind}\n{message}")
             raise
         _client().key_value_set(key, "ok\n")
         return value
@@ -83,22 +87,7 @@ def decide(name: str, decision: Callable[[], T]) -> T | None:
                          "(--peer-timeout)") from None
     if kind == "ok":
         return None
-    raise _error_class(kind)(message)
-
-
-def _failed(e: Exception) -> str:
-    return f"process 0 failed: {type(e).__name__}: {e}"
-
-
-def _error_class(name: str) -> type[ValueError]:
-    """The ValueError subclass named `name` (purerl's own, such as `Finished`), else ValueError."""
-    def subclasses(cls):
-        for sub in cls.__subclasses__():
-            yield sub
-            yield from subclasses(sub)
-
-    ours = (c for c in subclasses(ValueError) if c.__name__ == name and c.__module__.startswith("purerl"))
-    return next(ours, ValueError)
+    raise next((k for k in kinds if k.__name__ == kind), ValueError)(message)
 
 
 def barrier(name: str) -> None:

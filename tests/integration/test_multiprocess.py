@@ -94,8 +94,10 @@ def test_a_shared_results_dir_is_decided_once_whichever_process_starts_first(tmp
     out = tmp_path / "shared"
     args = ["sweep", "dqn", *SWEEPS["dqn"], "num_evals=2", "eval_episodes=4", "--seeds", "2",
             "--checkpoint-every", "1"]
-    runs = shared_dir_processes(args, out, first=1)
+    # With --eval-seeds the best point's retrain decides on its own dir (OUT/eval) in turn.
+    runs = shared_dir_processes([*args, "--eval-seeds", "1"], out, first=1)
     assert [code for code, _ in runs] == [0, 0], "".join(err[-2000:] for _, err in runs)
+    assert records.read_summary(out / "eval")["provenance"]["processes"] == 2
     written = (out / "summary.json").read_text()
 
     # Again into the same dir: both processes refuse with the first one's line; nothing is lost.
