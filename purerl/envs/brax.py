@@ -80,9 +80,8 @@ class BraxEnv(environment.Environment):
         """Within the block the env's physics take `params`' friction, mass and gravity (traced
         values too: a sweep over them is one program), as Brax's own domain randomisation does, by
         giving the env a changed `System`. The env's own values leave it as it is."""
-        default = self.default_params
         given = (params.friction, params.mass_scale, params.gravity)
-        if all(isinstance(v, float) for v in given) and given == (1.0, 1.0, default.gravity):
+        if all(isinstance(v, float) for v in given) and given == (1.0, 1.0, self._gravity):
             yield
             return
         system, scale = self.system, params.mass_scale

@@ -24,17 +24,21 @@ from purerl.envs.protocol import Env
 from purerl.envs.wrappers import Discretize
 
 
-def suite_env(env_id: str, env_kwargs: dict) -> tuple[Any, Any]:
-    """The env and default params of `env_id` from its suite's adapter (imported only when used)."""
-    suite, name = suites.split(env_id)
+def _adapter(suite: str) -> Any:
+    """The adapter module of an installed suite (imported only when used)."""
     suites.check_installed(suite)
-    return importlib.import_module(suites.SUITES[suite].adapter).make(name, env_kwargs)
+    return importlib.import_module(suites.SUITES[suite].adapter)
+
+
+def suite_env(env_id: str, env_kwargs: dict) -> tuple[Any, Any]:
+    """The env and default params of `env_id` from its suite's adapter."""
+    suite, name = suites.split(env_id)
+    return _adapter(suite).make(name, env_kwargs)
 
 
 def env_names(suite: str) -> list[str]:
     """Every env id a suite offers (SUITE:NAME, bare for gymnax)."""
-    suites.check_installed(suite)
-    names = importlib.import_module(suites.SUITES[suite].adapter).names()
+    names = _adapter(suite).names()
     return names if suite == suites.DEFAULT else [f"{suite}:{n}" for n in names]
 
 
